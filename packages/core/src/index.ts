@@ -1,0 +1,8 @@
+/**
+ * @since 0.1.0
+ */
+export * as Errors from "./Errors.js"
+export * from "./Errors.js"
+export * as IntegrationPatterns from "./IntegrationPatterns.js"
+export * as Metrics from "./Metrics.js"
+export * as PatternEvents from "./PatternEvents.js"
