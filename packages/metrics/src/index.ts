@@ -7,3 +7,5 @@
  * @since 0.1.0
  */
 export * as Prometheus from "./Prometheus.js"
+export * as HttpEndpoints from "./HttpEndpoints.js"
+export * as AuditLog from "./AuditLog.js"
