@@ -1,11 +1,9 @@
-import { IntegrationPatterns, InvalidConfigError, Metrics, PatternEvents } from "@integration-patterns/core"
-import * as HttpServer from "@effect/platform/HttpServer"
+import { InvalidConfigError, Metrics } from "@integration-patterns/core"
 import { describe, expect, it } from "@effect/vitest"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as HttpEndpoints from "../src/HttpEndpoints.js"
-import { FakeBreaker, unique } from "./fakes.js"
+import { FakeBreaker, start, unique } from "./fakes.js"
 import { family, histogram, parse, value } from "./prometheusParser.js"
 
 /** Reads server-sent events from a response until `until` has seen what it needs. */
@@ -34,26 +32,6 @@ const readEvents = async (
   await reader.cancel()
   return events
 }
-
-/**
- * Starts the endpoints on a free port with a registry and a bus of their own, and
- * returns the base URL with that registry and bus.
- */
-const start = (options: HttpEndpoints.Options = {}) =>
-  Effect.gen(function*() {
-    const bus = PatternEvents.unsafeMake()
-    const shared = yield* Layer.build(
-      Layer.merge(IntegrationPatterns.layerRegistry, Layer.succeed(PatternEvents.PatternEvents, bus))
-    )
-    const context = yield* Layer.build(
-      HttpEndpoints.layerNode({ ...options, port: 0 }).pipe(Layer.provide(Layer.succeedContext(shared)))
-    )
-    const address = Context.get(context, HttpServer.HttpServer).address
-    const port = address._tag === "TcpAddress" ? address.port : 0
-    const register = (instance: IntegrationPatterns.PatternInstance) =>
-      IntegrationPatterns.register(instance).pipe(Effect.provide(shared))
-    return { url: `http://127.0.0.1:${port}`, bus, register }
-  })
 
 const get = (url: string) => Effect.promise(() => fetch(url))
 const text = (response: Response) => Effect.promise(() => response.text())

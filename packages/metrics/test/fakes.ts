@@ -1,4 +1,9 @@
-import { IntegrationPatterns, Metrics, type PatternEvents } from "@integration-patterns/core"
+import * as HttpServer from "@effect/platform/HttpServer"
+import { IntegrationPatterns, Metrics, PatternEvents } from "@integration-patterns/core"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as HttpEndpoints from "../src/HttpEndpoints.js"
 
 /**
  * Publishes an event the way a pattern would. The events of the real patterns are
@@ -78,3 +83,24 @@ export class FakeBreaker {
 }
 
 export const unique = (prefix: string): string => `${prefix}-${Math.random().toString(36).slice(2, 8)}`
+
+/**
+ * Starts the endpoints on a free port with a registry and a bus of their own, for the
+ * current scope, and returns the base URL, the bus, and a way to register instances
+ * in that registry.
+ */
+export const start = (options: HttpEndpoints.Options = {}) =>
+  Effect.gen(function*() {
+    const bus = PatternEvents.unsafeMake()
+    const shared = yield* Layer.build(
+      Layer.merge(IntegrationPatterns.layerRegistry, Layer.succeed(PatternEvents.PatternEvents, bus))
+    )
+    const context = yield* Layer.build(
+      HttpEndpoints.layerNode({ ...options, port: 0 }).pipe(Layer.provide(Layer.succeedContext(shared)))
+    )
+    const address = Context.get(context, HttpServer.HttpServer).address
+    const port = address._tag === "TcpAddress" ? address.port : 0
+    const register = (instance: IntegrationPatterns.PatternInstance) =>
+      IntegrationPatterns.register(instance).pipe(Effect.provide(shared))
+    return { url: `http://127.0.0.1:${port}`, bus, register }
+  })

@@ -151,13 +151,16 @@ function setState(view, state, at) {
   view.state.className = "badge state " + shown;
 }
 
+// The x axis spans the history window, or less while the page has seen less, so that
+// a freshly opened page draws a full-width chart.
 function draw(cell, now, format) {
-  const from = now - config.historyMillis;
-  cell.points = cell.points.filter((p) => p[0] >= from);
+  cell.points = cell.points.filter((p) => p[0] >= now - config.historyMillis);
+  const from = cell.points.length > 0 ? cell.points[0][0] : now;
+  const span = Math.max(1, now - from);
   const max = Math.max(1, ...cell.points.map((p) => p[1]));
   cell.line.setAttribute(
     "points",
-    cell.points.map((p) => ((p[0] - from) / config.historyMillis * 100).toFixed(2) + "," + (29 - p[1] / max * 27).toFixed(2)).join(" ")
+    cell.points.map((p) => ((p[0] - from) / span * 100).toFixed(2) + "," + (29 - p[1] / max * 27).toFixed(2)).join(" ")
   );
   const last = cell.points[cell.points.length - 1];
   cell.value.textContent = last === undefined ? "–" : format(last[1]);
