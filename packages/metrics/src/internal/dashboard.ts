@@ -42,7 +42,7 @@ const names = {
 } as const
 
 /** The states of `integration_patterns_circuit_breaker_state`, by value. */
-export const breakerStates = ["Closed", "Open", "HalfOpen", "Isolated", "Disabled", "MetricsOnly"] as const
+const breakerStates = ["Closed", "Open", "HalfOpen", "Isolated", "Disabled", "MetricsOnly"] as const
 
 const failureOutcomes: ReadonlySet<string> = new Set(["failure", "timeout"])
 
@@ -152,22 +152,26 @@ const tileOf = (
   totals: Totals | undefined
 ): Tile => {
   const { stats } = pattern
-  // A pattern may count one rejection in several counters; they count the same calls,
-  // so the largest is the number of rejections.
-  const fromMetrics = totals?.seen === true
+  const counted = totals?.seen === true ? totals : undefined
   return {
     kind: pattern.kind,
     name: pattern.name,
     status: health?.status ?? "healthy",
     reasons: health?.reasons ?? [],
     state: stateOf(stats, totals),
-    requests: fromMetrics
-      ? Math.max(totals!.calls, totals!.decisions)
-      : firstNumber(stats, ["calls", "requests", "total"]) ?? 0,
-    failures: fromMetrics ? totals!.failures : firstNumber(stats, ["failures", "failed", "errors"]) ?? 0,
-    rejections: fromMetrics
-      ? Math.max(totals!.rejections, totals!.rejectedCalls, totals!.rejectedDecisions)
-      : firstNumber(stats, ["rejections", "rejected"]) ?? 0,
+    ...(counted === undefined
+      ? {
+        requests: firstNumber(stats, ["calls", "requests", "total"]) ?? 0,
+        failures: firstNumber(stats, ["failures", "failed", "errors"]) ?? 0,
+        rejections: firstNumber(stats, ["rejections", "rejected"]) ?? 0
+      }
+      : {
+        requests: Math.max(counted.calls, counted.decisions),
+        failures: counted.failures,
+        // A pattern may count one rejection in several counters; they count the same
+        // calls, so the largest is the number of rejections.
+        rejections: Math.max(counted.rejections, counted.rejectedCalls, counted.rejectedDecisions)
+      }),
     active: totals?.active ?? firstNumber(stats, ["active", "running", "inFlight"]),
     queued: totals?.queued ?? firstNumber(stats, ["queued", "queueDepth", "queueLength", "waiting"]),
     stats
