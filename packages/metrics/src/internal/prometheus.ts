@@ -16,21 +16,27 @@ interface Family {
   readonly lines: Array<string>
 }
 
+const validMetricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
+const validLabelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+const needsEscape = /[\\"\n]/
+
 /** @internal */
 export const metricName = (name: string): string => {
+  if (validMetricName.test(name)) return name
   const cleaned = name.replace(/[^a-zA-Z0-9_:]/g, "_")
   return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned
 }
 
 /** @internal */
 export const labelName = (name: string): string => {
+  if (validLabelName.test(name)) return name
   const cleaned = name.replace(/[^a-zA-Z0-9_]/g, "_")
   return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned
 }
 
 /** @internal */
 export const escapeLabelValue = (value: string): string =>
-  value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
+  needsEscape.test(value) ? value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n") : value
 
 /** @internal */
 export const escapeHelp = (help: string): string => help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
@@ -44,15 +50,13 @@ export const formatValue = (value: number | bigint): string => {
   return String(value)
 }
 
-type Labels = ReadonlyArray<readonly [string, string]>
+const label = (key: string, value: string): string => `${labelName(key)}="${escapeLabelValue(value)}"`
 
-const formatLabels = (labels: Labels): string =>
-  labels.length === 0
-    ? ""
-    : `{${labels.map(([key, value]) => `${labelName(key)}="${escapeLabelValue(value)}"`).join(",")}}`
-
-const sample = (name: string, labels: Labels, value: number | bigint): string =>
-  `${name}${formatLabels(labels)} ${formatValue(value)}`
+// A series' labels are rendered once; bucket, quantile and key labels are appended to them.
+const sample = (name: string, labels: string, value: number | bigint, extra?: string): string => {
+  const all = extra === undefined ? labels : labels === "" ? extra : `${labels},${extra}`
+  return all === "" ? `${name} ${formatValue(value)}` : `${name}{${all}} ${formatValue(value)}`
+}
 
 const counterName = (name: string): string => name.endsWith("_total") ? name : `${name}_total`
 
@@ -66,32 +70,34 @@ const familyOf = (key: MetricKey.MetricKey.Untyped): { readonly name: string; re
   return { name: base, type: "gauge" }
 }
 
-const samplesOf = (family: string, labels: Labels, state: MetricState.MetricState.Untyped): Array<string> => {
-  if (MetricState.isCounterState(state)) return [sample(family, labels, state.count)]
-  if (MetricState.isGaugeState(state)) return [sample(family, labels, state.value)]
-  if (MetricState.isFrequencyState(state)) {
-    return Array.from(state.occurrences, ([key, count]) => sample(family, [...labels, ["key", key]], count))
-  }
-  if (MetricState.isHistogramState(state)) {
-    const lines: Array<string> = []
+const pushSamples = (
+  lines: Array<string>,
+  family: string,
+  labels: string,
+  state: MetricState.MetricState.Untyped
+): void => {
+  if (MetricState.isCounterState(state)) {
+    lines.push(sample(family, labels, state.count))
+  } else if (MetricState.isGaugeState(state)) {
+    lines.push(sample(family, labels, state.value))
+  } else if (MetricState.isFrequencyState(state)) {
+    for (const [key, count] of state.occurrences) lines.push(sample(family, labels, count, label("key", key)))
+  } else if (MetricState.isHistogramState(state)) {
+    const bucket = `${family}_bucket`
     for (const [boundary, cumulative] of state.buckets) {
-      if (boundary !== Infinity) lines.push(sample(`${family}_bucket`, [...labels, ["le", formatValue(boundary)]], cumulative))
+      if (boundary !== Infinity) lines.push(sample(bucket, labels, cumulative, `le="${formatValue(boundary)}"`))
     }
     // Effect's boundaries end with +Inf, whose cumulative count is the total; state.count is the same number.
-    lines.push(sample(`${family}_bucket`, [...labels, ["le", "+Inf"]], state.count))
+    lines.push(sample(bucket, labels, state.count, `le="+Inf"`))
     lines.push(sample(`${family}_sum`, labels, state.sum))
     lines.push(sample(`${family}_count`, labels, state.count))
-    return lines
-  }
-  if (MetricState.isSummaryState(state)) {
-    const lines = state.quantiles.map(([quantile, value]) =>
-      sample(family, [...labels, ["quantile", formatValue(quantile)]], Option.getOrElse(value, () => NaN))
-    )
+  } else if (MetricState.isSummaryState(state)) {
+    for (const [quantile, value] of state.quantiles) {
+      lines.push(sample(family, labels, Option.getOrElse(value, () => NaN), `quantile="${formatValue(quantile)}"`))
+    }
     lines.push(sample(`${family}_sum`, labels, state.sum))
     lines.push(sample(`${family}_count`, labels, state.count))
-    return lines
   }
-  return []
 }
 
 /**
@@ -114,8 +120,7 @@ export const format = (pairs: Iterable<MetricPair.MetricPair.Untyped>): string =
       // scrape invalid; the first one registered keeps the name.
       continue
     }
-    const labels: Labels = metricKey.tags.map((tag) => [tag.key, tag.value] as const)
-    family.lines.push(...samplesOf(name, labels, metricState))
+    pushSamples(family.lines, name, metricKey.tags.map((tag) => label(tag.key, tag.value)).join(","), metricState)
   }
   const out: Array<string> = []
   for (const family of [...families.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
