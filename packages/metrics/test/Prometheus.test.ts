@@ -161,6 +161,17 @@ describe("Prometheus.format", () => {
       })
     }))
 
+  it.effect("keeps the first metric when two of different kinds share an exposition name", () =>
+    Effect.gen(function*() {
+      const id = unique("w").replace("-", "_")
+      yield* Metric.set(Metric.gauge(`clash_${id}`), 1)
+      yield* Metric.update(Metric.histogram(`clash_${id}`, MetricBoundaries.fromIterable([1])), 0.5)
+      const pairs = (yield* Metric.snapshot).filter((pair) => pair.metricKey.name === `clash_${id}`)
+      expect(pairs).toHaveLength(2)
+      const families = parse(Prometheus.format(pairs))
+      expect(families.map((f) => [f.name, f.type])).toEqual([[`clash_${id}`, "GAUGE"]])
+    }))
+
   it("renders nothing for no metrics", () => {
     expect(Prometheus.format([])).toBe("")
   })

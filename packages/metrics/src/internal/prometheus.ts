@@ -126,7 +126,7 @@ export const format = (pairs: Iterable<MetricPair.MetricPair.Untyped>): string =
   for (const family of [...families.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (family.help !== undefined) out.push(`# HELP ${family.name} ${escapeHelp(family.help)}`)
     out.push(`# TYPE ${family.name} ${family.type}`)
-    out.push(...family.lines)
+    for (const line of family.lines) out.push(line)
   }
   return out.length === 0 ? "" : `${out.join("\n")}\n`
 }
