@@ -541,7 +541,7 @@ describe("RequestResponse", () => {
               dedupWindow: "soon",
               defaultTimeout: 0,
               priority: "high"
-            } as RequestResponse.Options)
+            } as unknown as RequestResponse.Options)
           )
         )
         expect(error).toBeInstanceOf(InvalidConfigError)
