@@ -231,13 +231,13 @@ export interface Stats {
   readonly running: number
   /** Requests waiting for a slot. */
   readonly queued: number
-  /** Requests answered by this instance's handlers (timeouts included). */
+  /** Requests answered by this instance's handlers (with a server transport, deadlines that passed included). */
   readonly served: number
   /** Requests answered from an earlier request with the same id. */
   readonly duplicates: number
   /** Requests turned away before a handler ran (no handler, invalid, queue full). */
   readonly rejected: number
-  /** Requests that ran out of time while served here. */
+  /** Requests that ran out of time: sent from here, or served here through a server transport. */
   readonly timedOut: number
   /** Requests this instance sent. */
   readonly sent: number

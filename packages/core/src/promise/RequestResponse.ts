@@ -349,9 +349,6 @@ export class RequestResponsePattern {
       if (decision._tag === "Queued" && Admission.cancel(this.admission, decision.ticket)) {
         this.metrics.set(Metrics.requestQueueDepth, this.admission.queued)
       }
-      this.timedOut++
-      this.served++
-      this.metrics.count(Metrics.requestsServed, "timeout")
       controller.abort(new TimeoutError({ timeout: this.name, duration: timeout, phase: "Operation" }))
       Dedup.forget(this.dedup, key)
       resolve(cancelled)
@@ -513,6 +510,7 @@ export class RequestResponsePattern {
     const now = Date.now()
     if (outcome === "success") this.succeeded++
     else this.failed++
+    if (outcome === "timeout") this.timedOut++
     this.metrics.count(Metrics.calls, outcome)
     this.metrics.observe(Metrics.callDuration, (now - start) / 1000)
     if (this.bus.active) {

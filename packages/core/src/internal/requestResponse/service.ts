@@ -562,6 +562,7 @@ class RequestResponseImpl implements RR.RequestResponse {
           : Option.match(Cause.failureOption(exit.cause), { onNone: () => "interrupted", onSome: Envelope.clientOutcome })
         if (outcome === "success") this.succeeded++
         else this.failed++
+        if (outcome === "timeout") this.timedOut++
         this.metrics.count(Metrics.calls, outcome)
         this.metrics.observe(Metrics.callDuration, (end - start) / 1000)
         if (this.bus.active) {
