@@ -115,12 +115,46 @@ export interface RequestHandlerSchemas<P, R> {
  */
 export type RequestResponseStats = RR.Stats
 
-type Outcome =
+type Settled =
   | { readonly _tag: "Done"; readonly response: RR.Response<unknown> }
   | { readonly _tag: "Failed"; readonly error: unknown }
-  | { readonly _tag: "Cancelled" }
+
+type Outcome = Settled | { readonly _tag: "Cancelled" }
 
 const cancelled: Outcome = { _tag: "Cancelled" }
+
+/** A request in flight: the callers waiting for its outcome, the first one and any duplicates. */
+class InFlight {
+  private waiters: Array<(outcome: Outcome) => void> = []
+  private outcome: Outcome | undefined
+
+  wait(waiter: (outcome: Outcome) => void): void {
+    if (this.outcome === undefined) this.waiters.push(waiter)
+    else waiter(this.outcome)
+  }
+
+  settle(outcome: Outcome): void {
+    if (this.outcome !== undefined) return
+    this.outcome = outcome
+    const waiters = this.waiters
+    this.waiters = []
+    for (const waiter of waiters) waiter(outcome)
+  }
+}
+
+/** The handler's second argument; the AbortController is made only if the handler asks for the signal. */
+class HandlerContext {
+  private controller: AbortController | undefined
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController()
+    return this.controller.signal
+  }
+
+  abort(reason: unknown): void {
+    this.controller?.abort(reason)
+  }
+}
 
 type Validate = (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
 
@@ -155,7 +189,7 @@ export class RequestResponsePattern {
   readonly name: string
   private readonly handlers = new Map<string, Registered>()
   private readonly admission: Admission.Admission<() => void>
-  private readonly dedup: Dedup.Dedup<Promise<Outcome>, Outcome>
+  private readonly dedup: Dedup.Dedup<InFlight, Settled>
   private readonly metrics: Metrics.PatternMetrics
   private readonly bus: PatternEvents.PatternEventsService
   private readonly defaultTimeout: number | undefined
@@ -280,9 +314,10 @@ export class RequestResponsePattern {
           inFlight: seen._tag === "InFlight"
         })
       }
-      return seen._tag === "Done"
-        ? this.settle(request, start, seen.value)
-        : this.await(request, start, timeout, seen.pending, undefined)
+      if (seen._tag === "Done") {
+        return new Promise((resolve, reject) => this.deliver(request, start, seen.value, resolve, reject))
+      }
+      return this.await(request, start, timeout, seen.pending, undefined)
     }
     if (entry.validatePayload !== undefined) {
       const valid = entry.validatePayload(payload)
@@ -303,20 +338,17 @@ export class RequestResponsePattern {
       payload,
       metadata: { timeout, priority, correlationId: metadata?.correlationId ?? id, headers: metadata?.headers ?? {} }
     }
-    let resolve!: (outcome: Outcome) => void
-    const pending = new Promise<Outcome>((r) => {
-      resolve = r
-    })
-    const controller = new AbortController()
+    const pending = new InFlight()
+    const context = new HandlerContext()
     // Set once the request has an answer, or has run out of time; a late answer is dropped.
     let finished = false
     const run = () =>
-      this.execute(entry, received, controller.signal, start, (outcome, result) => {
+      this.execute(entry, received, context, start, (outcome, result) => {
         if (finished) return
         finished = true
         this.recordServed(received, start, outcome)
         Dedup.complete(this.dedup, key, result, Date.now())
-        resolve(result)
+        pending.settle(result)
       })
     const decision = Admission.admit(this.admission, priority, () => run)
     if (decision._tag === "Full") {
@@ -349,9 +381,9 @@ export class RequestResponsePattern {
       if (decision._tag === "Queued" && Admission.cancel(this.admission, decision.ticket)) {
         this.metrics.set(Metrics.requestQueueDepth, this.admission.queued)
       }
-      controller.abort(new TimeoutError({ timeout: this.name, duration: timeout, phase: "Operation" }))
+      context.abort(new TimeoutError({ timeout: this.name, duration: timeout, phase: "Operation" }))
       Dedup.forget(this.dedup, key)
-      resolve(cancelled)
+      pending.settle(cancelled)
     })
   }
 
@@ -359,13 +391,13 @@ export class RequestResponsePattern {
   private execute(
     entry: Registered,
     request: ReceivedRequest,
-    signal: AbortSignal,
+    context: HandlerContext,
     start: number,
-    done: (outcome: RR.RequestServed["outcome"], result: Outcome) => void
+    done: (outcome: RR.RequestServed["outcome"], result: Settled) => void
   ): void {
     let result: Promise<unknown>
     try {
-      result = Promise.resolve(entry.handler(request, { signal }))
+      result = Promise.resolve(entry.handler(request, context))
     } catch (error) {
       result = Promise.reject(error)
     }
@@ -435,21 +467,19 @@ export class RequestResponsePattern {
   }
 
   /** Hands a known outcome to the caller. */
-  private settle(request: RequestMessage, start: number, outcome: Outcome): Promise<ResponseMessage<unknown>> {
-    switch (outcome._tag) {
-      case "Done":
-        this.received(start, request, "success")
-        return Promise.resolve(outcome.response)
-      case "Failed":
-        this.received(start, request, Envelope.clientOutcome(outcome.error))
-        return Promise.reject(outcome.error)
-      case "Cancelled":
-        return Promise.reject(new RequestError({
-          requestId: request.id,
-          type: request.type,
-          reason: "Handler",
-          detail: "the request was cancelled"
-        }))
+  private deliver(
+    request: RequestMessage,
+    start: number,
+    outcome: Settled,
+    resolve: (response: ResponseMessage<unknown>) => void,
+    reject: (error: unknown) => void
+  ): void {
+    if (outcome._tag === "Done") {
+      this.received(start, request, "success")
+      resolve(outcome.response)
+    } else {
+      this.received(start, request, Envelope.clientOutcome(outcome.error))
+      reject(outcome.error)
     }
   }
 
@@ -458,7 +488,7 @@ export class RequestResponsePattern {
     request: RequestMessage,
     start: number,
     timeout: number,
-    pending: Promise<Outcome>,
+    pending: InFlight,
     onTimeout: (() => void) | undefined
   ): Promise<ResponseMessage<unknown>> {
     return new Promise<ResponseMessage<unknown>>((resolve, reject) => {
@@ -469,10 +499,10 @@ export class RequestResponsePattern {
         this.received(start, request, "timeout")
         reject(new TimeoutError({ timeout: this.name, duration: timeout, phase: "Operation" }))
       }, timeout)
-      pending.then((outcome) => {
+      pending.wait((outcome) => {
         if (!open) return
         clearTimeout(timer)
-        if (outcome._tag !== "Cancelled") return this.settle(request, start, outcome).then(resolve, reject)
+        if (outcome._tag !== "Cancelled") return this.deliver(request, start, outcome, resolve, reject)
         // The request this one duplicated ran out of time: run this one on what is left of its budget.
         const left = start + timeout - Date.now()
         if (left > 0) return this.dispatch({ ...request, metadata: { ...request.metadata, timeout: left } }, start).then(resolve, reject)

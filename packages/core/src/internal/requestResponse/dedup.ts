@@ -10,6 +10,12 @@
  * @internal
  */
 
+interface Remembered<D> {
+  readonly key: string
+  readonly value: D
+  readonly expiresAt: number
+}
+
 /** @internal */
 export interface Dedup<P, D> {
   /** Milliseconds a finished result is remembered; 0 turns detection off. */
@@ -17,7 +23,14 @@ export interface Dedup<P, D> {
   /** The most results remembered at once; the oldest go first. */
   readonly capacity: number
   readonly inFlight: Map<string, P>
-  readonly done: Map<string, { readonly value: D; readonly expiresAt: number }>
+  readonly done: Map<string, Remembered<D>>
+  /**
+   * The remembered results, oldest first. A queue of its own rather than the Map's own
+   * order: iterating a Map from its start walks over every entry deleted from its front
+   * since the last rehash, which made each lookup linear in the backlog.
+   */
+  order: Array<Remembered<D>>
+  head: number
 }
 
 /** @internal */
@@ -25,7 +38,9 @@ export const make = <P, D>(window: number, capacity: number): Dedup<P, D> => ({
   window,
   capacity,
   inFlight: new Map(),
-  done: new Map()
+  done: new Map(),
+  order: [],
+  head: 0
 })
 
 /** @internal */
@@ -36,11 +51,19 @@ export type Lookup<P, D> =
 
 const miss: Lookup<never, never> = { _tag: "Miss" }
 
-const expire = <P, D>(state: Dedup<P, D>, now: number): void => {
-  for (const [key, entry] of state.done) {
-    if (entry.expiresAt > now) return
-    state.done.delete(key)
+const dropOldest = <P, D>(state: Dedup<P, D>): void => {
+  const oldest = state.order[state.head]!
+  state.order[state.head] = undefined as never
+  state.head++
+  if (state.done.get(oldest.key) === oldest) state.done.delete(oldest.key)
+  if (state.head >= 1024 && state.head * 2 >= state.order.length) {
+    state.order = state.order.slice(state.head)
+    state.head = 0
   }
+}
+
+const expire = <P, D>(state: Dedup<P, D>, now: number): void => {
+  while (state.head < state.order.length && state.order[state.head]!.expiresAt <= now) dropOldest(state)
 }
 
 /** @internal */
@@ -62,12 +85,10 @@ export const begin = <P, D>(state: Dedup<P, D>, key: string, pending: P): void =
 export const complete = <P, D>(state: Dedup<P, D>, key: string, value: D, now: number): void => {
   if (state.window <= 0) return
   state.inFlight.delete(key)
-  state.done.delete(key)
-  state.done.set(key, { value, expiresAt: now + state.window })
-  if (state.done.size > state.capacity) {
-    const oldest = state.done.keys().next()
-    if (oldest.done !== true) state.done.delete(oldest.value)
-  }
+  const remembered: Remembered<D> = { key, value, expiresAt: now + state.window }
+  state.done.set(key, remembered)
+  state.order.push(remembered)
+  while (state.done.size > state.capacity) dropOldest(state)
 }
 
 /** The request did not finish (timed out or interrupted): forget it, so a retry runs. @internal */

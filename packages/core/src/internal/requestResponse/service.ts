@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -77,7 +78,23 @@ interface Registered {
   readonly handle: (request: RR.Request<any>) => Effect.Effect<unknown, unknown>
 }
 
-type Pending = Deferred.Deferred<Option.Option<Envelope.ResponseEnvelope>>
+/**
+ * A request in flight, as duplicates see it. The deferred is made only when a duplicate
+ * arrives; it completes with the answer, or with None when the first request did not
+ * finish (the duplicate then runs on its own).
+ */
+interface Pending {
+  deferred: Deferred.Deferred<Option.Option<Envelope.ResponseEnvelope>> | undefined
+}
+
+const awaitPending = (pending: Pending) => {
+  pending.deferred ??= Deferred.unsafeMake(FiberId.none)
+  return Deferred.await(pending.deferred)
+}
+
+const completePending = (pending: Pending, answer: Option.Option<Envelope.ResponseEnvelope>): void => {
+  if (pending.deferred !== undefined) Deferred.unsafeDone(pending.deferred, Exit.succeed(answer))
+}
 
 const encodeRequestError = Schema.encodeSync(RequestError)
 const encodeTimeoutError = Schema.encodeSync(TimeoutError)
@@ -161,7 +178,14 @@ class RequestResponseImpl implements RR.RequestResponse {
       const entry: Registered = {
         endpoint,
         codecs: codecs(endpoint),
-        handle: (request) => Effect.provide(handle(request as RR.Request<P>), context)
+        // The handler runs with the services it was registered with (so with `Env`),
+        // whichever fiber serves it.
+        handle: (request) =>
+          Effect.locally(
+            handle(request as RR.Request<P>) as Effect.Effect<R, E>,
+            FiberRef.currentContext,
+            context as Context.Context<never>
+          )
       }
       return entry
     }).pipe(
@@ -225,15 +249,18 @@ class RequestResponseImpl implements RR.RequestResponse {
    */
   private dispatch(raw: unknown, enforce: boolean): Effect.Effect<Envelope.ResponseEnvelope> {
     return Effect.suspend(() => {
-      const start = this.now()
       const decoded = Envelope.decodeRequestEnvelope(raw)
-      if (Either.isLeft(decoded)) {
-        const { id, type } = Envelope.describeMalformed(raw)
-        return Effect.succeed(
-          this.reject(id, type, id, "InvalidRequest", `malformed request: ${Envelope.formatParseError(decoded.left)}`, start)
-        )
-      }
-      const request = decoded.right
+      if (Either.isRight(decoded)) return this.dispatchValid(decoded.right, enforce)
+      const { id, type } = Envelope.describeMalformed(raw)
+      return Effect.succeed(
+        this.reject(id, type, id, "InvalidRequest", `malformed request: ${Envelope.formatParseError(decoded.left)}`, this.now())
+      )
+    })
+  }
+
+  private dispatchValid(request: Envelope.RequestEnvelope, enforce: boolean): Effect.Effect<Envelope.ResponseEnvelope> {
+    return Effect.suspend(() => {
+      const start = this.now()
       const correlationId = request.metadata?.correlationId ?? request.id
       const handler = this.handlers.get(request.type)
       if (handler === undefined) {
@@ -285,7 +312,7 @@ class RequestResponseImpl implements RR.RequestResponse {
         if (seen._tag === "Done") return Effect.succeed(seen.value)
         // The first request did not finish (it was interrupted): run this one instead.
         return Effect.flatMap(
-          Deferred.await(seen.pending),
+          awaitPending(seen.pending),
           Option.match({
             onNone: () => this.answer(request, correlationId, handler, timeout, start),
             onSome: Effect.succeed
@@ -319,7 +346,7 @@ class RequestResponseImpl implements RR.RequestResponse {
           )
         )
       }
-      const pending: Pending = Deferred.unsafeMake(FiberId.none)
+      const pending: Pending = { deferred: undefined }
       Dedup.begin(this.dedup, key, pending)
       this.metrics.set(Metrics.requestQueueDepth, this.admission.queued)
       if (decision._tag === "Queued" && this.bus.active) {
@@ -351,19 +378,19 @@ class RequestResponseImpl implements RR.RequestResponse {
           Effect.onInterrupt(() =>
             Effect.sync(() => {
               Dedup.forget(this.dedup, key)
-              Deferred.unsafeDone(pending, Exit.succeed(Option.none()))
+              completePending(pending, Option.none())
             })
           ),
           Effect.flatMap((exit) => {
             this.releaseSlot()
             if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) {
               Dedup.forget(this.dedup, key)
-              Deferred.unsafeDone(pending, Exit.succeed(Option.none()))
+              completePending(pending, Option.none())
               return Effect.failCause(exit.cause as Cause.Cause<never>)
             }
             const response = this.respond(request, correlationId, handler, exit, start)
             Dedup.complete(this.dedup, key, response, this.now())
-            Deferred.unsafeDone(pending, Exit.succeed(Option.some(response)))
+            completePending(pending, Option.some(response))
             return Effect.succeed(response)
           })
         )
@@ -515,10 +542,17 @@ class RequestResponseImpl implements RR.RequestResponse {
           headers: metadata?.headers ?? {}
         }
       }
-      const exchange = this.transport.send(envelope, this.loopback).pipe(
-        withDeadline(this.name, timeout),
-        Effect.flatMap((raw) => this.receive(endpoint, c, id, raw))
-      )
+      // In memory, the envelopes are built here and by this instance's dispatcher, so they
+      // are not decoded again; payloads still go through their schemas both ways.
+      const exchange = this.transport === memoryTransport
+        ? this.dispatchValid(envelope, false).pipe(
+          withDeadline(this.name, timeout),
+          Effect.flatMap((response) => this.receiveValid(endpoint, c, id, response))
+        )
+        : this.transport.send(envelope, this.loopback).pipe(
+          withDeadline(this.name, timeout),
+          Effect.flatMap((raw) => this.receive(endpoint, c, id, raw))
+        )
       return this.settle(start, id, endpoint.type, exchange)
     })
 
@@ -529,10 +563,17 @@ class RequestResponseImpl implements RR.RequestResponse {
     raw: unknown
   ): Effect.Effect<RR.Response<R>, E | RequestError | TimeoutError> {
     const decoded = Envelope.decodeResponseEnvelope(raw)
-    if (Either.isLeft(decoded)) {
-      return Effect.fail(Envelope.invalid(id, endpoint.type, "InvalidResponse", "malformed response", decoded.left))
-    }
-    const envelope = decoded.right
+    return Either.isRight(decoded)
+      ? this.receiveValid(endpoint, c, id, decoded.right)
+      : Effect.fail(Envelope.invalid(id, endpoint.type, "InvalidResponse", "malformed response", decoded.left))
+  }
+
+  private receiveValid<P, R, E>(
+    endpoint: RR.Endpoint<P, R, E>,
+    c: Codecs,
+    id: string,
+    envelope: Envelope.ResponseEnvelope
+  ): Effect.Effect<RR.Response<R>, E | RequestError | TimeoutError> {
     if (envelope.status === "failure") {
       const error = c.decodeError(envelope.error)
       return Either.isRight(error)
