@@ -202,17 +202,13 @@ export class RequestResponsePattern {
   private failed = 0
 
   constructor(options: RequestResponseOptions = {}) {
-    const decoded = decodeOptionsSync("RequestResponse", Envelope.OptionsSchema, Envelope.definedOptions(options))
-    this.name = decoded.name ?? Envelope.defaults.name
-    this.admission = Admission.make(
-      decoded.concurrency ?? Envelope.defaults.concurrency,
-      decoded.queueSize ?? Envelope.defaults.queueSize
+    const resolved = Envelope.resolveOptions(
+      decodeOptionsSync("RequestResponse", Envelope.OptionsSchema, Envelope.definedOptions(options))
     )
-    this.dedup = Dedup.make(
-      decoded.dedupWindow === undefined ? Envelope.defaults.dedupWindowMillis : Duration.toMillis(decoded.dedupWindow),
-      decoded.dedupCapacity ?? Envelope.defaults.dedupCapacity
-    )
-    this.defaultTimeout = decoded.defaultTimeout === undefined ? undefined : Duration.toMillis(decoded.defaultTimeout)
+    this.name = resolved.name
+    this.admission = Admission.make(resolved.concurrency, resolved.queueSize)
+    this.dedup = Dedup.make(resolved.dedupWindow, resolved.dedupCapacity)
+    this.defaultTimeout = resolved.defaultTimeout === undefined ? undefined : Duration.toMillis(resolved.defaultTimeout)
     this.metrics = new Metrics.PatternMetrics("RequestResponse", this.name, processSettings.current.enableMetrics)
     this.bus = Context.get(Context.empty(), PatternEvents.PatternEvents)
     globalRegistry.registerWeak(this, "RequestResponse", this.name, {

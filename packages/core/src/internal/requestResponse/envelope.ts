@@ -1,3 +1,4 @@
+import * as Duration from "effect/Duration"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -157,6 +158,28 @@ export const defaults = {
   dedupWindowMillis: 60_000,
   dedupCapacity: 10_000
 } as const
+
+/** @internal */
+export interface Resolved {
+  readonly name: string
+  readonly concurrency: number
+  readonly queueSize: number
+  readonly dedupWindow: number
+  readonly dedupCapacity: number
+  readonly defaultTimeout: Duration.Duration | undefined
+}
+
+/** @internal */
+export const resolveOptions = (options: typeof OptionsSchema.Type): Resolved => ({
+  name: options.name ?? defaults.name,
+  concurrency: options.concurrency ?? defaults.concurrency,
+  queueSize: options.queueSize ?? defaults.queueSize,
+  dedupWindow: options.dedupWindow === undefined
+    ? defaults.dedupWindowMillis
+    : Duration.toMillis(options.dedupWindow),
+  dedupCapacity: options.dedupCapacity ?? defaults.dedupCapacity,
+  defaultTimeout: options.defaultTimeout
+})
 
 /** Requests are the same when their type and id are. @internal */
 export const dedupKey = (type: string, id: string): string => `${type}\u0000${id}`

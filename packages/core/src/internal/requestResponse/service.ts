@@ -73,7 +73,6 @@ export const endpoint = (
 })
 
 interface Registered {
-  readonly endpoint: RR.Endpoint<any, any, any>
   readonly codecs: Codecs
   readonly handle: (request: RR.Request<any>) => Effect.Effect<unknown, unknown>
 }
@@ -104,29 +103,6 @@ const defectDetail = (cause: Cause.Cause<unknown>): string => {
   return defect instanceof Error ? defect.message : String(defect)
 }
 
-
-/** @internal */
-export interface Resolved {
-  readonly name: string
-  readonly concurrency: number
-  readonly queueSize: number
-  readonly dedupWindow: number
-  readonly dedupCapacity: number
-  readonly defaultTimeout: Duration.Duration | undefined
-}
-
-/** @internal */
-export const resolveOptions = (options: typeof Envelope.OptionsSchema.Type): Resolved => ({
-  name: options.name ?? Envelope.defaults.name,
-  concurrency: options.concurrency ?? Envelope.defaults.concurrency,
-  queueSize: options.queueSize ?? Envelope.defaults.queueSize,
-  dedupWindow: options.dedupWindow === undefined
-    ? Envelope.defaults.dedupWindowMillis
-    : Duration.toMillis(options.dedupWindow),
-  dedupCapacity: options.dedupCapacity ?? Envelope.defaults.dedupCapacity,
-  defaultTimeout: options.defaultTimeout
-})
-
 class RequestResponseImpl implements RR.RequestResponse {
   readonly name: string
   private readonly handlers = new Map<string, Registered>()
@@ -143,7 +119,7 @@ class RequestResponseImpl implements RR.RequestResponse {
   private timedOut = 0
 
   constructor(
-    readonly options: Resolved,
+    readonly options: Envelope.Resolved,
     private readonly transport: RR.Transport,
     private readonly config: { readonly get: () => IntegrationPatterns.Settings },
     private readonly bus: PatternEvents.PatternEventsService,
@@ -176,7 +152,6 @@ class RequestResponseImpl implements RR.RequestResponse {
   ): Effect.Effect<void, never, Scope.Scope | Env> =>
     Effect.contextWith((context: Context.Context<Env>) => {
       const entry: Registered = {
-        endpoint,
         codecs: codecs(endpoint),
         // The handler runs with the services it was registered with (so with `Env`),
         // whichever fiber serves it.
@@ -654,7 +629,7 @@ export const make = (
 ): Effect.Effect<RR.RequestResponse, InvalidConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const decoded = yield* decodeOptions("RequestResponse", Envelope.OptionsSchema, Envelope.definedOptions(options))
-    const resolved = resolveOptions(decoded)
+    const resolved = Envelope.resolveOptions(decoded)
     const config = yield* IntegrationPatterns.GlobalConfig
     const transport = Option.getOrElse(yield* Effect.serviceOption(TransportTag), () => memoryTransport)
     const bus = yield* PatternEvents.PatternEvents
