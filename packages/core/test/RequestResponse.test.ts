@@ -530,6 +530,27 @@ describe("RequestResponse", () => {
   })
 
   describe("construction", () => {
+    it.scoped("uses the documented defaults", () =>
+      Effect.gen(function*() {
+        const rr = yield* RequestResponse.make()
+        expect(rr.name).toBe("request-response")
+        expect(yield* rr.stats).toMatchObject({ concurrency: 10, queueSize: 100 })
+        let runs = 0
+        yield* rr.register(Work, () => Effect.sync(() => ++runs).pipe(Effect.as("ok")))
+        yield* rr.send(Work, { id: "same", payload: "x" })
+        yield* TestClock.adjust("59999 millis")
+        yield* rr.send(Work, { id: "same", payload: "x" })
+        expect(runs).toBe(1)
+        yield* TestClock.adjust("1 millis")
+        yield* rr.send(Work, { id: "same", payload: "x" })
+        expect(runs).toBe(2)
+        yield* rr.register(Work, () => Effect.never)
+        const fiber = yield* Effect.fork(Effect.flip(rr.send(Work, { id: "slow", payload: "x" })))
+        yield* TestClock.adjust("30 seconds")
+        expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "TimeoutError", duration: 30_000 })
+      }))
+
+
     it.effect("fails with InvalidConfigError listing every bad option", () =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(
