@@ -259,3 +259,25 @@ export class PatternMetrics {
     if (this.enabled) metric.unsafeUpdate(value, this.base)
   }
 }
+
+/**
+ * Requests answered by a request-response dispatcher, by outcome (`success`, `failure`,
+ * `invalid_response`, `handler_error`, `timeout`, `duplicate`). Rejections before a
+ * handler runs are counted in `rejections` (`no_handler`, `invalid_request`, `queue_full`).
+ *
+ * @since 0.1.0
+ * @category Metrics
+ */
+export const requestsServed = Metric.counter("integration_patterns_requests_served", {
+  description: "Requests answered by a request-response dispatcher, by outcome"
+})
+
+/**
+ * Requests waiting for a handler slot in a request-response dispatcher.
+ *
+ * @since 0.1.0
+ * @category Metrics
+ */
+export const requestQueueDepth = Metric.gauge("integration_patterns_request_queue_depth", {
+  description: "Requests waiting for a handler slot"
+})

@@ -7,3 +7,4 @@
  */
 export * from "../Errors.js"
 export { IntegrationPatterns } from "./IntegrationPatterns.js"
+export * from "./RequestResponse.js"
