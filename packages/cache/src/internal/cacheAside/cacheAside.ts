@@ -18,7 +18,7 @@ import { LRUCache } from "lru-cache"
 import type { CacheAside, CacheAsideEvent, GetOptions, LoadError, Options, WarmResult } from "../../CacheAside.js"
 import { CacheStore, type Partition } from "../../CacheStore.js"
 import { type Entry, freshness, type Invalidation, invalidationTarget, makeEntry, type Timing } from "./entry.js"
-import { OptionsSchema, resolve, type Resolved } from "./options.js"
+import { checkTogether, OptionsSchema, resolve, type Resolved } from "./options.js"
 import { Counters, type CacheStats } from "./stats.js"
 
 /** Returned by the synchronous lookup when the caller must take the slow path. @internal */
@@ -534,7 +534,7 @@ export const makeUnregistered = (
 /** @internal */
 export const make = (options: Options<any, any>): Effect.Effect<CacheAsideImpl<any>, InvalidConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const decoded = yield* decodeOptions("CacheAside", OptionsSchema, options)
+    const decoded = yield* Effect.flatMap(decodeOptions("CacheAside", OptionsSchema, options), checkTogether)
     const impl = yield* makeUnregistered(resolve(decoded))
     yield* IntegrationPatterns.register({
       kind: "CacheAside",

@@ -1,5 +1,7 @@
 import { DurationInput, Name, PositiveInt } from "@integration-patterns/core/internal/validation"
+import { InvalidConfigError } from "@integration-patterns/core"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { CacheStoreService } from "../../CacheStore.js"
 
@@ -44,15 +46,26 @@ export const OptionsSchema = Schema.Struct({
   onStoreUnavailable: Schema.optional(OnStoreUnavailable),
   warmConcurrency: Schema.optional(PositiveInt),
   enableMetrics: Schema.optional(Schema.Boolean)
-}).pipe(
-  Schema.filter((o) =>
-    o.refreshAhead === undefined || Duration.lessThan(o.refreshAhead, o.ttl) ||
-    { path: ["refreshAhead"], message: "must be shorter than ttl" }
-  )
-)
+})
 
 /** @internal */
 export type DecodedOptions = typeof OptionsSchema.Type
+
+/**
+ * Checks between options, run once each option is valid on its own. (A schema filter
+ * on the whole struct would report these without the option's path.)
+ *
+ * @internal
+ */
+export const checkTogether = (o: DecodedOptions): Effect.Effect<DecodedOptions, InvalidConfigError> =>
+  o.refreshAhead === undefined || Duration.lessThan(o.refreshAhead, o.ttl)
+    ? Effect.succeed(o)
+    : Effect.fail(
+      new InvalidConfigError({
+        pattern: "CacheAside",
+        issues: [{ path: "refreshAhead", message: "must be shorter than ttl" }]
+      })
+    )
 
 /** The settings a cache runs with, durations in milliseconds. @internal */
 export interface Resolved {
