@@ -290,7 +290,7 @@ export const make = (settings: RedisSettings): Effect.Effect<CacheStoreService, 
             ? call(undefined, () => client.ipCacheInvalidateTag(tagKey(invalidation.tag)))
             : invalidation._tag === "Prefix"
             ? deleteMatching(`${globEscape(valueKey(invalidation.prefix))}*`)
-            : deleteMatching(`${globEscape(base)}*`)
+            : Effect.zipLeft(deleteMatching(`${globEscape(base)}v:*`), deleteMatching(`${globEscape(base)}t:*`))
           return publishing
             ? Effect.tap(removal, () => call(undefined, () => client.publish(channel, message(invalidation))))
             : removal
