@@ -18,6 +18,7 @@ import { LRUCache } from "lru-cache"
 import type { CacheAside, CacheAsideEvent, GetOptions, LoadError, Options, WarmResult } from "../../CacheAside.js"
 import { CacheStore, type Partition } from "../../CacheStore.js"
 import { type Entry, freshness, type Invalidation, invalidationTarget, makeEntry, type Timing } from "./entry.js"
+import { reader } from "./clock.js"
 import { checkTogether, OptionsSchema, resolve, type Resolved } from "./options.js"
 import { Counters, type CacheStats } from "./stats.js"
 
@@ -62,18 +63,20 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
   /** Bumped by tag, prefix and whole-cache invalidations: loads started before one are not stored. */
   private epoch = 0
   private storeDown = false
+  private readonly now: () => number
 
   constructor(
     readonly name: string,
     private readonly config: Resolved,
     private readonly partition: Partition<A>,
     counters: Counters,
-    private readonly clock: Clock.Clock,
+    clock: Clock.Clock,
     private readonly bus: PatternEvents.PatternEventsService,
     private readonly metrics: PatternMetrics,
     private readonly scope: Scope.Scope
   ) {
     this.counters = counters
+    this.now = reader(clock)
     this.local = partition.local
     this.timing = { ttl: config.ttl, staleTtl: config.staleTtl, refreshAhead: config.refreshAhead }
     this.negative = config.negativeTtl > 0
@@ -95,7 +98,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
   unsafeGetFresh(key: string): A | typeof MISS {
     const local = this.local
     if (local === undefined) return MISS
-    const now = this.clock.unsafeCurrentTimeMillis()
+    const now = this.now()
     const entry = local(key, now)
     if (entry === undefined || now >= entry.refreshAt) return MISS
     this.counters.hits++
@@ -119,7 +122,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
     loader: Loader<B, E, R>,
     options: GetOptions<B> | undefined
   ): Effect.Effect<B, LoadError<E> | PersistenceError, R> {
-    const now = this.clock.unsafeCurrentTimeMillis()
+    const now = this.now()
     const entry = this.local === undefined ? undefined : this.local(key, now)
     if (entry !== undefined) {
       const state = freshness(entry, now)
@@ -194,7 +197,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
         if (found._tag === "Right") {
           self.storeRecovered()
           const entry = found.right
-          const now = self.clock.unsafeCurrentTimeMillis()
+          const now = self.now()
           const state = entry === undefined ? "expired" : freshness(entry, now)
           if (entry !== undefined && state !== "expired") {
             self.settle(key, current.flight, Exit.succeed(entry.value), state === "stale" ? "stale" : "hit")
@@ -214,9 +217,9 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
       const flight = current.flight
       if (flight.waiters > 0) self.missed(key)
       const epoch = self.epoch
-      const started = self.clock.unsafeCurrentTimeMillis()
+      const started = self.now()
       const result = yield* Effect.exit(loader(key))
-      const now = self.clock.unsafeCurrentTimeMillis()
+      const now = self.now()
       if (Exit.isFailure(result)) return self.settle(key, flight, self.loadFailed(key, result.cause, now), "miss")
       const value = result.value
       self.loaded(key, now - started, flight.waiters === 0)
@@ -276,7 +279,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
 
   set(key: string, value: A, options?: GetOptions<A>): Effect.Effect<void, PersistenceError> {
     return Effect.suspend(() => {
-      const now = this.clock.unsafeCurrentTimeMillis()
+      const now = this.now()
       const tags = tagsOf(options, value)
       this.markInvalidated({ _tag: "Key", key })
       this.negative?.delete(key)
@@ -431,7 +434,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
         value: invalidationTarget(invalidation),
         removed,
         origin,
-        timestamp: this.clock.unsafeCurrentTimeMillis()
+        timestamp: this.now()
       })
     }
   }
@@ -439,11 +442,11 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
   private servedStale(key: string, n: number): void {
     this.counters.staleServed += n
     if (this.metricsOn) cacheLookups.unsafeUpdate(n, this.staleTags)
-    if (this.bus.active) this.publish({ _tag: "CacheStaleServed", key, timestamp: this.clock.unsafeCurrentTimeMillis() })
+    if (this.bus.active) this.publish({ _tag: "CacheStaleServed", key, timestamp: this.now() })
   }
 
   private missed(key: string): void {
-    if (this.bus.active) this.publish({ _tag: "CacheMiss", key, timestamp: this.clock.unsafeCurrentTimeMillis() })
+    if (this.bus.active) this.publish({ _tag: "CacheMiss", key, timestamp: this.now() })
   }
 
   private loaded(key: string, durationMs: number, background: boolean): void {
@@ -455,7 +458,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
         key,
         durationMs,
         background,
-        timestamp: this.clock.unsafeCurrentTimeMillis()
+        timestamp: this.now()
       })
     }
   }
@@ -463,7 +466,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
   private decodeFailed(key: string, error: PersistenceError): void {
     this.counters.decodeErrors++
     if (this.bus.active) {
-      this.publish({ _tag: "CacheDecodeFailed", key, error, timestamp: this.clock.unsafeCurrentTimeMillis() })
+      this.publish({ _tag: "CacheDecodeFailed", key, error, timestamp: this.now() })
     }
   }
 
@@ -471,7 +474,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
     this.counters.storeErrors++
     if (error.reason === "Encode") {
       if (this.bus.active) {
-        this.publish({ _tag: "CacheEncodeFailed", key, error, timestamp: this.clock.unsafeCurrentTimeMillis() })
+        this.publish({ _tag: "CacheEncodeFailed", key, error, timestamp: this.now() })
       }
       return
     }
@@ -482,7 +485,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
         _tag: "CacheStoreUnavailable",
         operation,
         error,
-        timestamp: this.clock.unsafeCurrentTimeMillis()
+        timestamp: this.now()
       })
     }
   }
@@ -490,7 +493,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
   private storeRecovered(): void {
     if (!this.storeDown) return
     this.storeDown = false
-    if (this.bus.active) this.publish({ _tag: "CacheStoreRecovered", timestamp: this.clock.unsafeCurrentTimeMillis() })
+    if (this.bus.active) this.publish({ _tag: "CacheStoreRecovered", timestamp: this.now() })
   }
 
   private publish(event: DistributiveOmit<CacheAsideEvent, "pattern" | "name">): void {
