@@ -4,6 +4,9 @@ import { cacheEvictions, cacheLoads, cacheLookups, PatternMetrics } from "@integ
 import * as PatternEvents from "@integration-patterns/core/PatternEvents"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -17,6 +20,7 @@ import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as CacheAside from "../src/CacheAside.js"
 import * as CacheStore from "../src/CacheStore.js"
+import * as RedisCacheStore from "../src/RedisCacheStore.js"
 
 class NotFound {
   readonly _tag = "NotFound"
@@ -502,6 +506,35 @@ describe("CacheAside", () => {
         const value = yield* Effect.flatMap(CacheAside.CacheAside, (cache) => cache.get("k", () => Effect.succeed(7)))
           .pipe(Effect.provide(CacheAside.layer({ name: "layer", ttl: "1 minute" })))
         expect(value).toBe(7)
+      }))
+
+    it.effect("reads its options from Config", () =>
+      Effect.gen(function*() {
+        const config = Config.all({ name: Config.string("CACHE_NAME"), ttl: Config.duration("CACHE_TTL") })
+        const provider = ConfigProvider.fromMap(new Map([["CACHE_NAME", "from-config"], ["CACHE_TTL", "10 seconds"]]))
+        const cache = yield* CacheAside.CacheAside.pipe(
+          Effect.provide(CacheAside.layerConfig(config)),
+          Effect.withConfigProvider(provider)
+        )
+        expect(cache.name).toBe("from-config")
+        const missing = yield* Effect.flip(
+          CacheAside.CacheAside.pipe(
+            Effect.provide(CacheAside.layerConfig(config)),
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+          )
+        )
+        expect(ConfigError.isConfigError(missing)).toBe(true)
+      }))
+
+    it.effect("rejects bad Redis store options before connecting", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Effect.scoped(RedisCacheStore.make({
+          prefix: 1,
+          commandTimeout: -5,
+          twoLevels: true
+        } as never)))
+        expect(error).toBeInstanceOf(InvalidConfigError)
+        expect(error.issues.map((i) => i.path).sort()).toEqual(["commandTimeout", "prefix", "twoLevels"])
       }))
 
     it.effect("serves a typed cache through a tag of its own", () =>
