@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as CacheAside from "../src/CacheAside.js"
 import * as CacheStore from "../src/CacheStore.js"
@@ -89,6 +90,27 @@ describe("CacheAside", () => {
         yield* TestClock.adjust("1 second")
         expect(yield* Fiber.join(second)).toBe("loaded")
         expect(yield* cache.get("k", () => Effect.die("not called"))).toBe("loaded")
+      }))
+
+    it.effect("interrupts a running load when its scope closes, releasing the waiters", () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const cache = yield* Scope.extend(CacheAside.make({ name: "closing", ttl: "1 minute" }), scope)
+        let interrupted = false
+        const started = yield* Deferred.make<void>()
+        const loader = () =>
+          Effect.zipRight(
+            Deferred.succeed(started, undefined),
+            Effect.onInterrupt(Effect.never, () => Effect.sync(() => (interrupted = true)))
+          )
+        const waiter = yield* Effect.fork(cache.get("k", loader))
+        yield* Deferred.await(started)
+        yield* Scope.close(scope, Exit.void)
+        const exit = yield* Fiber.await(waiter)
+        expect(interrupted).toBe(true)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        // A lookup after the scope closed is interrupted at once instead of hanging.
+        expect(Exit.isInterrupted(yield* Effect.exit(cache.get("other", loader)))).toBe(true)
       }))
 
     it.scoped("serves an effect through withCache, data-first and in a pipe", () =>

@@ -133,7 +133,7 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
         // Refresh-ahead and stale-while-revalidate: one background reload per key.
         return state === "fresh" || this.flights.has(key)
           ? Effect.succeed(value)
-          : Effect.as(this.fork(key, loader, options, this.register(key, 0), this.partition.remote), value)
+          : Effect.as(this.start(key, loader, options, 0, this.partition.remote), value)
       }
     }
     if (this.negative !== undefined) {
@@ -151,11 +151,33 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
       joined.waiters++
       return Deferred.await(joined.deferred) as Effect.Effect<B, LoadError<E> | PersistenceError>
     }
-    const flight = this.register(key, 1)
-    return Effect.zipRight(
-      this.fork(key, loader, options, flight, this.partition.remote),
-      Deferred.await(flight.deferred) as Effect.Effect<B, LoadError<E> | PersistenceError>
+    return Effect.flatMap(
+      this.start(key, loader, options, 1, this.partition.remote),
+      (flight) => Deferred.await(flight.deferred) as Effect.Effect<B, LoadError<E> | PersistenceError>
     )
+  }
+
+  /**
+   * Joins the key's flight, or registers a new one and forks its job, in one
+   * uninterruptible step: a flight registered but never forked would leave its waiters
+   * waiting forever.
+   */
+  private start<B extends A, E, R>(
+    key: string,
+    loader: Loader<B, E, R>,
+    options: GetOptions<B> | undefined,
+    waiters: number,
+    lookupFirst: boolean
+  ): Effect.Effect<Flight<A>, never, R> {
+    return Effect.uninterruptible(Effect.suspend(() => {
+      const joined = this.flights.get(key)
+      if (joined !== undefined) {
+        joined.waiters += waiters
+        return Effect.succeed(joined)
+      }
+      const flight = this.register(key, waiters)
+      return Effect.as(this.fork(key, loader, options, flight, lookupFirst), flight)
+    }))
   }
 
   private register(key: string, waiters: number): Flight<A> {
@@ -172,9 +194,11 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
     lookupFirst: boolean
   ): Effect.Effect<Fiber.RuntimeFiber<void>, never, R> {
     const current = { flight }
-    // Whatever ends the job (interruption when the cache's scope closes, a defect in a
-    // listener) must not leave waiters hanging on the deferred.
-    const guarded = Effect.onExit(this.job(key, loader, options, current, lookupFirst), (exit) =>
+    // The fiber starts uninterruptible (it is forked from one), so the guard is in place
+    // before anything can interrupt it; the job itself is interruptible, so closing the
+    // cache's scope stops a running loader. Whatever ends the job must not leave
+    // waiters hanging on the deferred.
+    const guarded = Effect.onExit(Effect.interruptible(this.job(key, loader, options, current, lookupFirst)), (exit) =>
       Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => this.settle(key, current.flight, exit, "miss")))
     return Effect.forkIn(guarded, this.scope)
   }
@@ -352,15 +376,10 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
     loader: Loader<B, E, R>,
     options?: GetOptions<B>
   ): Effect.Effect<B, LoadError<E> | PersistenceError, R> {
-    return Effect.suspend(() => {
-      const joined = this.flights.get(key)
-      if (joined !== undefined) return Deferred.await(joined.deferred) as Effect.Effect<B, LoadError<E>>
-      const flight = this.register(key, 0)
-      return Effect.zipRight(
-        this.fork(key, loader, options, flight, false),
-        Deferred.await(flight.deferred) as Effect.Effect<B, LoadError<E>>
-      )
-    })
+    return Effect.flatMap(
+      this.start(key, loader, options, 0, false),
+      (flight) => Deferred.await(flight.deferred) as Effect.Effect<B, LoadError<E> | PersistenceError>
+    )
   }
 
   warm<B extends A, E, R>(
