@@ -36,7 +36,9 @@ export const main = async () => {
     await products.invalidate("product:42")
     await products.get("product:42", loadProduct)
     const stats = products.getStats()
-    console.log(`hits ${stats.hits}, misses ${stats.misses}, loads ${stats.loads}, hit ratio ${stats.hitRatio.toFixed(3)}`)
+    console.log(
+      `hits ${stats.hits}, misses ${stats.misses}, loads ${stats.loads}, hit ratio ${stats.hitRatio.toFixed(3)}`
+    )
     return { queries, stats }
   } finally {
     await products.close()

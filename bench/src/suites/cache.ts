@@ -59,7 +59,8 @@ const stampede: Suite = {
       const scope = Effect.runSync(Scope.make())
       const cache = Effect.runSync(Scope.extend(CacheAside.make({ name: "bench.stampede", ttl: "1 minute" }), scope))
       let calls = 0
-      const loader = (key: string) => Effect.zipRight(Effect.sleep("1 millis"), Effect.sync(() => ({ key, n: ++calls })))
+      const loader = (key: string) =>
+        Effect.zipRight(Effect.sleep("1 millis"), Effect.sync(() => ({ key, n: ++calls })))
       const row = await measureWall("cache.stampede", "integration-patterns", () => {
         const key = `k${round++}`
         calls = 0

@@ -302,7 +302,10 @@ export interface Options<A = unknown, I = A> {
   readonly schema?: Schema.Schema<A, I>
   /** How long after `ttl` a stale value is still served while one background reload runs. Defaults to 0 (off). */
   readonly staleTtl?: Duration.DurationInput
-  /** How long before expiry a read schedules a background reload (refresh-ahead). Defaults to 0 (off); must be shorter than `ttl`. */
+  /**
+   * How long before expiry a read schedules a background reload (refresh-ahead).
+   * Defaults to 0 (off); must be shorter than `ttl`.
+   */
   readonly refreshAhead?: Duration.DurationInput
   /** Caches loader failures in process memory for this long. Defaults to off. */
   readonly negativeTtl?: Duration.DurationInput

@@ -36,7 +36,10 @@ import * as internal from "./internal/cacheStore/redis.js"
  * @category Models
  */
 export interface Options {
-  /** A Redis URL (`redis://host:port/db`). Ignored when `client` is given. Defaults to ioredis's default (localhost:6379). */
+  /**
+   * A Redis URL (`redis://host:port/db`). Ignored when `client` is given. Defaults to
+   * ioredis's default (localhost:6379).
+   */
   readonly url?: string
   /** A client to use instead of opening one; the store leaves it open when its scope closes. */
   readonly client?: Redis
@@ -63,7 +66,9 @@ export const defaults = {
 } as const
 
 const Positive = DurationInput.pipe(
-  Schema.filter((d) => (Duration.isFinite(d) && Duration.greaterThan(d, Duration.zero)) || "must be finite and greater than zero")
+  Schema.filter((d) =>
+    (Duration.isFinite(d) && Duration.greaterThan(d, Duration.zero)) || "must be finite and greater than zero"
+  )
 )
 
 const OptionsSchema = Schema.Struct({

@@ -60,7 +60,8 @@ describe("RedisCacheStore", () => {
       expect(ttl).toBeLessThanOrEqual(15_000)
 
       // Another process with a cache of the same name reads the same entry.
-      const other = yield* CacheAside.make({ name: "users", ttl: "10 seconds", store: yield* store({ url: redisUrl, prefix }) })
+      const otherStore = yield* store({ url: redisUrl, prefix })
+      const other = yield* CacheAside.make({ name: "users", ttl: "10 seconds", store: otherStore })
       expect(yield* other.get("u1", notCalled)).toEqual({ id: "u1", visits: 3 })
       expect(yield* other.stats).toMatchObject({ hits: 1, misses: 0, loads: 0 })
       // A cache of another name does not.
@@ -121,7 +122,8 @@ describe("RedisCacheStore", () => {
       }).pipe(Effect.provideService(PatternEvents.PatternEvents, bus))
       const drain = yield* subscribe(bus)
       yield* Effect.promise(() => raw.set(`${prefix}corrupt:v:a`, "{not json"))
-      yield* Effect.promise(() => raw.set(`${prefix}corrupt:v:b`, JSON.stringify({ v: { n: "NaN?" }, t: [], r: 0, f: 0, s: 0 })))
+      const wrongShape = JSON.stringify({ v: { n: "NaN?" }, t: [], r: 0, f: 0, s: 0 })
+      yield* Effect.promise(() => raw.set(`${prefix}corrupt:v:b`, wrongShape))
       expect(yield* cache.get("a", () => Effect.succeed({ n: 1 }))).toEqual({ n: 1 })
       expect(yield* cache.get("b", () => Effect.succeed({ n: 2 }))).toEqual({ n: 2 })
       expect(yield* cache.stats).toMatchObject({ decodeErrors: 2, misses: 2, loads: 2 })
@@ -133,8 +135,11 @@ describe("RedisCacheStore", () => {
   it.scopedLive("invalidates by key, tag and prefix in Redis", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()
-      const cache = yield* CacheAside.make({ name: "inv", ttl: "1 minute", store: yield* store({ url: redisUrl, prefix }) })
-      const keys = () => Effect.promise(() => raw.keys(`${prefix}inv:v:*`).then((k) => k.map((s) => s.slice(`${prefix}inv:v:`.length)).sort()))
+      const shared = yield* store({ url: redisUrl, prefix })
+      const cache = yield* CacheAside.make({ name: "inv", ttl: "1 minute", store: shared })
+      const base = `${prefix}inv:v:`
+      const keys = () =>
+        Effect.promise(() => raw.keys(`${base}*`).then((k) => k.map((s) => s.slice(base.length)).sort()))
       yield* cache.get("user:42:profile", () => Effect.succeed(1), { tags: ["user:42"] })
       yield* cache.get("user:42:orders", () => Effect.succeed(2), { tags: ["user:42"] })
       yield* cache.get("user:7:profile", () => Effect.succeed(3), { tags: ["user:7"] })
@@ -215,8 +220,12 @@ describe("two-level store", () => {
   it.scopedLive("tag and prefix invalidations reach the other node too", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()
-      const nodeA = yield* CacheAside.make({ name: "teams", ttl: "1 minute", store: yield* store({ url: redisUrl, prefix, twoLevel: true }) })
-      const nodeB = yield* CacheAside.make({ name: "teams", ttl: "1 minute", store: yield* store({ url: redisUrl, prefix, twoLevel: true }) })
+      const node = Effect.flatMap(
+        store({ url: redisUrl, prefix, twoLevel: true }),
+        (shared) => CacheAside.make({ name: "teams", ttl: "1 minute", store: shared })
+      )
+      const nodeA = yield* node
+      const nodeB = yield* node
       for (const key of ["a:1", "a:2", "b:1"]) {
         yield* nodeB.get(key, () => Effect.succeed(key), { tags: key === "a:1" ? ["red"] : [] })
       }
@@ -250,7 +259,13 @@ const startServer = (port: number): Effect.Effect<ChildProcess> =>
       ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
       { stdio: "ignore" }
     )
-    const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    const probe = new Redis({
+      port,
+      host: "127.0.0.1",
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0
+    })
     probe.on("error", () => {})
     yield* eventually(
       () => probe.connect().then(() => probe.ping().then((r) => r === "PONG"), () => false),

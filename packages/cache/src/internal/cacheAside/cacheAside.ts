@@ -255,7 +255,12 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
     })
   }
 
-  private settle(key: string, flight: Flight<A>, exit: Exit.Exit<unknown, unknown>, outcome: "hit" | "miss" | "stale"): void {
+  private settle(
+    key: string,
+    flight: Flight<A>,
+    exit: Exit.Exit<unknown, unknown>,
+    outcome: "hit" | "miss" | "stale"
+  ): void {
     if (this.flights.get(key) === flight) this.flights.delete(key)
     const waiters = flight.waiters
     flight.waiters = 0
@@ -337,7 +342,8 @@ export class CacheAsideImpl<A> implements CacheAside<A, PersistenceError> {
       this.markInvalidated(invalidation)
       return this.partition.invalidate(invalidation).pipe(
         Effect.tapBoth({
-          onFailure: (error) => Effect.sync(() => this.storeFailed("invalidate", invalidationTarget(invalidation), error)),
+          onFailure: (error) =>
+            Effect.sync(() => this.storeFailed("invalidate", invalidationTarget(invalidation), error)),
           onSuccess: (removed) =>
             Effect.sync(() => {
               this.storeRecovered()

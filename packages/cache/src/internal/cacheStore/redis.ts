@@ -312,7 +312,11 @@ export const make = (settings: RedisSettings): Effect.Effect<CacheStoreService, 
         return {
           remote: true,
           local: (key, now) => l1.lookup(key, now),
-          get: (key) => Effect.tap(remoteGet(key), (entry) => entry === undefined ? Effect.void : Effect.sync(() => l1.put(key, entry))),
+          get: (key) =>
+            Effect.tap(
+              remoteGet(key),
+              (entry) => entry === undefined ? Effect.void : Effect.sync(() => l1.put(key, entry))
+            ),
           // Memory first: while Redis is down this node still serves what it loaded.
           set: (key, entry) =>
             Effect.clockWith((clock) => {
