@@ -10,7 +10,8 @@ const Options = Schema.Struct({
   maxAttempts: V.PositiveInt,
   delay: V.PositiveDuration,
   strategy: Schema.Literal("fixed", "exponential"),
-  ratio: Schema.optional(V.Ratio)
+  ratio: Schema.optional(V.Ratio),
+  grace: Schema.optional(V.DurationInput)
 })
 
 describe("option validation", () => {
@@ -40,6 +41,24 @@ describe("option validation", () => {
         ].join("\n")
       )
     }
+  })
+
+  it("reports an optional field's own problem rather than its union with undefined", () => {
+    const error = V.decodeOptionsEither("Retry", Options, {
+      name: "r",
+      maxAttempts: 1,
+      delay: 5,
+      strategy: "fixed",
+      ratio: "half",
+      grace: "later"
+    })
+    expect(error._tag === "Left" && error.left.issues).toEqual([
+      { path: "ratio", message: "Expected number, actual \"half\"" },
+      {
+        path: "grace",
+        message: "expected a duration: a number of milliseconds, a string such as \"5 seconds\", or a Duration"
+      }
+    ])
   })
 
   it("accepts milliseconds, duration strings and Durations", () => {

@@ -46,6 +46,11 @@ const collect = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>
     case "Composite": {
       const members = Array.isArray(issue.issues) ? issue.issues : [issue.issues]
       if (SchemaAST.isUnion(issue.ast)) {
+        // An optional field is a union with undefined; report the field's own problem.
+        const defined = members.filter((member) =>
+          !(member._tag === "Type" && SchemaAST.isUndefinedKeyword(member.ast))
+        )
+        if (defined.length === 1) return collect(defined[0]!, path, out)
         const matched = members.filter(hasPredicateFailure)
         if (matched.length > 0) return matched.forEach((member) => collect(member, path, out))
         return void out.push({
