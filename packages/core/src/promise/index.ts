@@ -6,3 +6,14 @@
  * @since 0.1.0
  */
 export * from "../Errors.js"
+export {
+  RateLimiter,
+  type RateLimitDecision,
+  type RateLimiterExecuteOptions,
+  type RateLimiterKeyStats,
+  type RateLimiterOptions,
+  type RateLimiterStats,
+  type RateLimiterTokenBucketOptions,
+  type RateLimiterWindowOptions,
+  rateLimitHeaders
+} from "./RateLimiter.js"
