@@ -60,7 +60,7 @@ export class KeyTable {
   /** Keys dropped because their state was idle (or evicted while idle). */
   expired = 0
 
-  constructor(readonly algorithm: Algorithm, readonly maxKeys: number, initialCapacity = 1024) {
+  constructor(readonly algorithm: Algorithm, readonly maxKeys: number, initialCapacity = 256) {
     this.stride = algorithm.stride
     this.capacity = Math.max(1, Math.min(maxKeys, initialCapacity))
     this.state = new Float64Array(this.capacity * this.stride)
