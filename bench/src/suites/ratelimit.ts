@@ -110,14 +110,17 @@ const facadeAllow: Suite = {
   }
 }
 
+// The JS heap plus ArrayBuffer backing stores, which live outside the heap: typed arrays
+// would be invisible to `heapUsed` alone.
 const heapUsed = (): number => {
   collectGarbage()
-  return process.memoryUsage().heapUsed
+  const usage = process.memoryUsage()
+  return usage.heapUsed + usage.arrayBuffers
 }
 
-// Bytes per tracked key: heap growth after a full collection, divided by the keys. The
-// key strings are built beforehand and held by the bench for every row, so each row
-// counts only its own structure (each key string costs about 40 more bytes anywhere).
+// Bytes per tracked key: memory growth after a full collection, divided by the keys.
+// The key strings are built beforehand and held by the bench for every row, so each
+// row counts only its own structure (each key string costs about 40 more bytes anywhere).
 const bytesPerKey = async (
   impl: string,
   keys: ReadonlyArray<string>,
@@ -162,6 +165,13 @@ const memory: Suite = {
         "integration-patterns",
         keys,
         limited({ name: "bench-memory", requestsPerSecond: 1 / 3600, burstLimit: 10 })
+      )
+    )
+    rows.push(
+      await bytesPerKey(
+        "integration-patterns.fixed-window",
+        keys,
+        limited({ name: "bench-memory-fixed", algorithm: "fixed-window", limit: 10, window: "1 hour" })
       )
     )
     rows.push(

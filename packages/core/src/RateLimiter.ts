@@ -81,7 +81,11 @@ export interface KeyStats extends Budget {
   readonly allowed: number
   /** Decisions that rejected a request of this key since it was last tracked. */
   readonly rejected: number
-  /** Admitted requests per second over the last second. */
+  /**
+   * Admitted units (costs) per second: over the last second for a token bucket; the
+   * weighted count of the last window for a sliding window; the current window's count
+   * for a fixed window (each per second of window).
+   */
   readonly currentRate: number
 }
 
@@ -102,7 +106,7 @@ export interface Stats {
   readonly rejected: number
   readonly rejectedByKey: number
   readonly rejectedByGlobal: number
-  /** Admitted requests per second over the last second. */
+  /** Admitted units (costs) per second over the last second, every key together. */
   readonly currentRate: number
   /** Callers waiting in `wait` mode. */
   readonly waiting: number

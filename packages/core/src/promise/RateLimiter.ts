@@ -228,7 +228,7 @@ export class RateLimiter {
 
   private decide(key: string, cost: number, now: number): Decision {
     const decision = this.core.consume(key, cost, now)
-    this.tally.record(decision, now)
+    this.tally.record(decision, cost, now)
     this.metrics.count(rateLimiterDecisions, decision.allowed ? "allowed" : "rejected")
     if (decision.allowed && this.core.globalRemaining !== undefined) {
       this.metrics.set(rateLimiterTokens, this.core.globalRemaining)

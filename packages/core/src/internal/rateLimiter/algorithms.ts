@@ -50,6 +50,13 @@ export interface Algorithm {
   readonly commit: (state: Float64Array, at: number, cost: number, now: number) => void
   /** True when the state is as permissive as a fresh one. */
   readonly isIdle: (state: Float64Array, at: number, now: number) => boolean
+  /**
+   * Whether `rate` can tell the admitted units per second from the state alone (a
+   * window can; a bucket cannot, so the key table counts for it).
+   */
+  readonly measuresRate: boolean
+  /** Admitted units per second, over the algorithm's window. */
+  readonly rate: (state: Float64Array, at: number, now: number) => number
 }
 
 // Times are integers in practice (Clock and Date.now give whole milliseconds), but a
@@ -117,6 +124,12 @@ export class TokenBucket implements Algorithm {
   isIdle(state: Float64Array, at: number, now: number): boolean {
     return state[at]! <= now
   }
+
+  readonly measuresRate = false
+
+  rate(): number {
+    return 0
+  }
 }
 
 /**
@@ -176,6 +189,13 @@ export class FixedWindow implements Algorithm {
 
   isIdle(state: Float64Array, at: number, now: number): boolean {
     return state[at + 1] === 0 || now - state[at]! >= this.window
+  }
+
+  readonly measuresRate = true
+
+  /** Units of the current window, per second of window. */
+  rate(state: Float64Array, at: number, now: number): number {
+    return this.isIdle(state, at, now) ? 0 : (state[at + 1]! * 1000) / this.window
   }
 }
 
@@ -276,5 +296,18 @@ export class SlidingWindow implements Algorithm {
   isIdle(state: Float64Array, at: number, now: number): boolean {
     const age = now - state[at]!
     return state[at + 2] === 0 ? age >= this.window || state[at + 1] === 0 : age >= 2 * this.window
+  }
+
+  readonly measuresRate = true
+
+  /** The weighted count of the last `window` ms, per second. */
+  rate(state: Float64Array, at: number, now: number): number {
+    const w = this.window
+    const age = now - state[at]!
+    if (age >= 2 * w) return 0
+    const previous = age >= w ? state[at + 2]! : state[at + 1]!
+    const current = age >= w ? 0 : state[at + 2]!
+    const elapsed = age >= w ? age - w : Math.max(0, age)
+    return ((previous * (w - elapsed)) / w + current) * 1000 / w
   }
 }

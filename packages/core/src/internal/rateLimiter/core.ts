@@ -119,7 +119,7 @@ export class LimiterCore {
         if (slot === -1) slot = table.insert(key, now)
         else table.touch(slot)
         algorithm.commit(table.state, table.offset(slot), cost, now)
-        table.recordAllowed(slot, now)
+        table.recordAllowed(slot, cost, now)
         if (globalAlgorithm !== undefined) {
           globalAlgorithm.commit(this.globalState, 0, cost, now)
           this.globalRemaining = gv.remaining
@@ -151,7 +151,7 @@ export class LimiterCore {
 
 /**
  * Totals of one limiter instance, kept by each shell: decisions by outcome and scope,
- * and the allowed rate over the last second.
+ * and the admitted units per second over the last second.
  *
  * @internal
  */
@@ -164,16 +164,16 @@ export class Tally {
   private previous = 0
   private current = 0
 
-  record(decision: Decision, now: number): void {
+  record(decision: Decision, cost: number, now: number): void {
     if (decision.allowed) {
       this.allowed++
       const second = Math.floor(now / 1000)
       if (second !== this.second) {
         this.previous = second === this.second + 1 ? this.current : 0
-        this.current = 1
+        this.current = cost
         this.second = second
       } else {
-        this.current++
+        this.current += cost
       }
     } else {
       this.rejected++

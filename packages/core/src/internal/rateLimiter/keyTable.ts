@@ -20,9 +20,10 @@ const MAX_U32 = 0xffffffff
  * The per-key state of a limiter, laid out in parallel typed arrays indexed by slot,
  * with a `Map<string, slot>` to find a key and an intrusive least-recently-used list
  * (`Int32Array` links) to pick the key to drop. Per tracked key, at 1M keys: the Map
- * entry (about 29 bytes), the slot's key reference (8), LRU links (8), counters (8),
- * the rate counter (12) and the algorithm's slots (8 for a token bucket, 16 for a fixed
- * window, 24 for a sliding window). `ratelimit.memory` in the bench measures it.
+ * entry (about 29 bytes), the slot's key reference (8), LRU links (8), allowed and
+ * rejected counters (8), and the algorithm's slots: 8 for a token bucket plus a rate
+ * counter (12), 16 for a fixed window, 24 for a sliding window (windows tell their rate
+ * from their own state). `ratelimit.memory` in the bench measures it.
  *
  * Memory is bounded twice:
  * - a key whose state is idle (its bucket refilled, its windows over) is dropped; each
@@ -40,7 +41,7 @@ const MAX_U32 = 0xffffffff
  */
 export class KeyTable {
   private readonly index = new Map<string, number>()
-  private keys: Array<string | undefined> = []
+  private keys: Array<string | undefined>
   state: Float64Array
   private prev: Int32Array
   private next: Int32Array
@@ -63,14 +64,16 @@ export class KeyTable {
   constructor(readonly algorithm: Algorithm, readonly maxKeys: number, initialCapacity = 256) {
     this.stride = algorithm.stride
     this.capacity = Math.max(1, Math.min(maxKeys, initialCapacity))
+    this.keys = new Array(this.capacity)
+    const rated = algorithm.measuresRate ? 0 : this.capacity
     this.state = new Float64Array(this.capacity * this.stride)
     this.prev = new Int32Array(this.capacity)
     this.next = new Int32Array(this.capacity)
     this.allowedCount = new Uint32Array(this.capacity)
     this.rejectedCount = new Uint32Array(this.capacity)
-    this.rateSecond = new Uint32Array(this.capacity)
-    this.ratePrevious = new Float32Array(this.capacity)
-    this.rateCurrent = new Float32Array(this.capacity)
+    this.rateSecond = new Uint32Array(rated)
+    this.ratePrevious = new Float32Array(rated)
+    this.rateCurrent = new Float32Array(rated)
   }
 
   /** Keys tracked now. */
@@ -121,9 +124,11 @@ export class KeyTable {
     this.algorithm.reset(this.state, slot * this.stride)
     this.allowedCount[slot] = 0
     this.rejectedCount[slot] = 0
-    this.rateSecond[slot] = 0
-    this.ratePrevious[slot] = 0
-    this.rateCurrent[slot] = 0
+    if (!this.algorithm.measuresRate) {
+      this.rateSecond[slot] = 0
+      this.ratePrevious[slot] = 0
+      this.rateCurrent[slot] = 0
+    }
     this.linkFront(slot)
     return slot
   }
@@ -141,17 +146,18 @@ export class KeyTable {
 
   // The rate counter keeps whole seconds since the epoch in a Uint32 (good until 2106);
   // a fresh slot says second 0 with zero counts, which reads as no traffic.
-  recordAllowed(slot: number, now: number): void {
+  recordAllowed(slot: number, cost: number, now: number): void {
     const allowed = this.allowedCount[slot]!
     if (allowed !== MAX_U32) this.allowedCount[slot] = allowed + 1
+    if (this.algorithm.measuresRate) return
     const second = Math.floor(now / 1000)
     const last = this.rateSecond[slot]!
     if (second !== last) {
       this.ratePrevious[slot] = second === last + 1 ? this.rateCurrent[slot]! : 0
-      this.rateCurrent[slot] = 1
+      this.rateCurrent[slot] = cost
       this.rateSecond[slot] = second
     } else {
-      this.rateCurrent[slot] = this.rateCurrent[slot]! + 1
+      this.rateCurrent[slot] = this.rateCurrent[slot]! + cost
     }
   }
 
@@ -170,9 +176,11 @@ export class KeyTable {
     return this.rejectedCount[slot]!
   }
 
-  /** Allowed requests per second over the last second. */
+  /** Admitted units per second (see `KeyStats.currentRate`). */
   rate(slot: number, now: number): number {
-    return currentRate(this.rateSecond[slot]!, this.ratePrevious[slot]!, this.rateCurrent[slot]!, now)
+    return this.algorithm.measuresRate
+      ? this.algorithm.rate(this.state, slot * this.stride, now)
+      : currentRate(this.rateSecond[slot]!, this.ratePrevious[slot]!, this.rateCurrent[slot]!, now)
   }
 
   /** Tracked keys from most to least recently used. */
@@ -212,10 +220,15 @@ export class KeyTable {
       make: (n: number) => A,
       width = 1
     ): A => {
+      if (old.length === 0) return old
       const out = make(capacity * width)
       out.set(old)
       return out
     }
+    // Sized exactly, as the typed arrays are: a pushed array would grow by half again.
+    const keys = new Array<string | undefined>(capacity)
+    for (let i = 0; i < this.used; i++) keys[i] = this.keys[i]
+    this.keys = keys
     this.state = grow(this.state, (n) => new Float64Array(n), this.stride)
     this.prev = grow(this.prev, (n) => new Int32Array(n))
     this.next = grow(this.next, (n) => new Int32Array(n))

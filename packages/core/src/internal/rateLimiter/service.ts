@@ -126,7 +126,7 @@ class RateLimiterImpl implements RateLimiter {
       return Effect.suspend((): Effect.Effect<A, E | RateLimitExceededError, R> => {
         const now = this.clock.unsafeCurrentTimeMillis()
         const decision = unsafeConsume(key, cost, now)
-        this.record(decision, now)
+        this.record(decision, cost, now)
         return decision.allowed ? self : this.reject(key, cost, decision, now, "reject")
       })
     }
@@ -145,20 +145,20 @@ class RateLimiterImpl implements RateLimiter {
       return Effect.sync(() => {
         const now = this.clock.unsafeCurrentTimeMillis()
         const decision = unsafeConsume(key, cost, now)
-        this.record(decision, now)
+        this.record(decision, cost, now)
         return decision
       })
     }
     return Effect.suspend(() => {
       const now = this.clock.unsafeCurrentTimeMillis()
       return Effect.tap(this.storage.consume({ key, cost, now }), (decision) => {
-        this.record(decision, now)
+        this.record(decision, cost, now)
       })
     })
   }
 
-  private record(decision: Decision, now: number): void {
-    this.tally.record(decision, now)
+  private record(decision: Decision, cost: number, now: number): void {
+    this.tally.record(decision, cost, now)
     this.metrics.count(rateLimiterDecisions, decision.allowed ? "allowed" : "rejected")
     if (this.hasGlobal && decision.allowed) this.metrics.set(rateLimiterTokens, this.storage.globalRemaining() ?? 0)
   }

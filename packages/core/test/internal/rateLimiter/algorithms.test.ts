@@ -165,6 +165,14 @@ describe("FixedWindow", () => {
     expect(take(window, state, 1250)).toEqual({ allowed: true, remaining: 2, retryAfter: 0, resetAfter: 1000 })
   })
 
+  it("tells its rate as the current window's count per second of window", () => {
+    const window = new FixedWindow(10, 500)
+    const state = fresh(window)
+    take(window, state, 0, 3)
+    expect(window.rate(state, 0, 100)).toBe(6)
+    expect(window.rate(state, 0, 500)).toBe(0)
+  })
+
   it("opens the next window at the first request after the last one closed", () => {
     const window = new FixedWindow(1, 1000)
     const state = fresh(window)
@@ -233,6 +241,17 @@ describe("SlidingWindow", () => {
     expect(take(window, state, 1250)).toMatchObject({ allowed: false, retryAfter: 50 })
     expect(take(window, state, 1299).allowed).toBe(false)
     expect(take(window, state, 1300).allowed).toBe(true)
+  })
+
+  it("tells its rate from its own state: the weighted count of the last window, per second", () => {
+    const window = new SlidingWindow(10, 2000)
+    const state = fresh(window)
+    for (let i = 0; i < 8; i++) take(window, state, 0)
+    expect(window.rate(state, 0, 1000)).toBe(4)
+    take(window, state, 2500)
+    // 8 weighted 0.75, plus 1, over 2 s.
+    expect(window.rate(state, 0, 2500)).toBe(3.5)
+    expect(window.rate(state, 0, 6000)).toBe(0)
   })
 
   it("forgets everything two windows after its last admission", () => {
