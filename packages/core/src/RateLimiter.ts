@@ -400,7 +400,7 @@ export const layerStoreMemory: Layer.Layer<RateLimiterStore> = Layer.succeed(Rat
  * import { RateLimiter } from "@integration-patterns/core"
  * import { Effect } from "effect"
  *
- * const program = Effect.gen(function*() {
+ * export const program = Effect.gen(function*() {
  *   const limiter = yield* RateLimiter.make({ name: "api", requestsPerSecond: 10, burstLimit: 20 })
  *   const decision = yield* limiter.allowRequest("user-123")
  *   return decision.allowed
@@ -448,7 +448,7 @@ export const allowRequest = (key: string, cost?: number): Effect.Effect<Decision
  * import { RateLimiter } from "@integration-patterns/core"
  * import { Effect } from "effect"
  *
- * const search = Effect.succeed(["result"]).pipe(
+ * export const search = Effect.succeed(["result"]).pipe(
  *   RateLimiter.withRateLimit("user-123", { mode: "wait", maxWait: "2 seconds" }),
  *   Effect.provide(RateLimiter.layer({ name: "search", requestsPerSecond: 5 }))
  * )
