@@ -266,10 +266,12 @@ export class RateLimiter {
   // their deadline, whichever comes first.
   private waitForTurn(key: string, cost: number, maxWait: number): Promise<void> {
     const now = Date.now()
+    let firstWait = 0
     if (!this.queues.has(key)) {
       const decision = this.decide(key, cost, now)
       if (decision.allowed) return Promise.resolve()
       if (decision.retryAfter > maxWait) return Promise.reject(this.reject(key, cost, decision, now, "wait"))
+      firstWait = decision.retryAfter
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { key, cost, deadline: now + maxWait, resolve, reject, timer: undefined }
@@ -281,7 +283,7 @@ export class RateLimiter {
       queue.push(waiter)
       this.waiting++
       if (queue.length === 1) {
-        this.poll(waiter)
+        waiter.timer = setTimeout(() => this.poll(waiter), firstWait)
       } else {
         waiter.timer = setTimeout(() => {
           const at = Date.now()

@@ -194,17 +194,24 @@ class RateLimiterImpl implements RateLimiter {
   private waitForTurn(key: string, cost: number, maxWait: number): Effect.Effect<void, RateLimitExceededError | PersistenceError> {
     return Effect.suspend(() => {
       const deadline = this.clock.unsafeCurrentTimeMillis() + maxWait
-      if (this.queues.has(key)) return this.enqueue(key, cost, deadline)
+      if (this.queues.has(key)) return this.enqueue(key, cost, deadline, 0)
       return Effect.flatMap(this.decide(key, cost), (decision) =>
         decision.allowed
           ? Effect.void
           : decision.retryAfter > maxWait
           ? this.reject(key, cost, decision, this.clock.unsafeCurrentTimeMillis(), "wait")
-          : this.enqueue(key, cost, deadline))
+          : this.enqueue(key, cost, deadline, decision.retryAfter))
     })
   }
 
-  private enqueue(key: string, cost: number, deadline: number): Effect.Effect<void, RateLimitExceededError | PersistenceError> {
+  // `firstWait`: how long a caller that finds the queue empty sleeps before its first
+  // poll (the `retryAfter` of the decision that sent it to wait).
+  private enqueue(
+    key: string,
+    cost: number,
+    deadline: number,
+    firstWait: number
+  ): Effect.Effect<void, RateLimitExceededError | PersistenceError> {
     return Effect.fiberIdWith((fiberId) => {
       const waiter: Waiter = { turn: Deferred.unsafeMake<void>(fiberId) }
       let queue = this.queues.get(key)
@@ -213,12 +220,23 @@ class RateLimiterImpl implements RateLimiter {
         this.queues.set(key, queue)
       }
       queue.push(waiter)
-      if (queue.length === 1) Deferred.unsafeDone(waiter.turn, Exit.void)
       this.waiting++
-      return Effect.ensuring(
-        this.awaitTurn(key, cost, deadline, waiter),
-        Effect.sync(() => this.leave(key, waiter))
-      )
+      const turn = queue.length === 1
+        ? Effect.zipRight(Effect.sleep(firstWait), this.poll(key, cost, deadline))
+        : this.awaitTurn(key, cost, deadline, waiter)
+      return Effect.ensuring(turn, Effect.sync(() => this.leave(key, waiter)))
+    })
+  }
+
+  // The head of a key's queue: decides, and sleeps until `retryAfter` while it may
+  // still be admitted by its deadline.
+  private poll(key: string, cost: number, deadline: number): Effect.Effect<void, RateLimitExceededError | PersistenceError> {
+    return Effect.flatMap(this.decide(key, cost), (decision) => {
+      if (decision.allowed) return Effect.void
+      const now = this.clock.unsafeCurrentTimeMillis()
+      return now + decision.retryAfter > deadline
+        ? this.reject(key, cost, decision, now, "wait")
+        : Effect.zipRight(Effect.sleep(decision.retryAfter), this.poll(key, cost, deadline))
     })
   }
 
@@ -228,16 +246,6 @@ class RateLimiterImpl implements RateLimiter {
     deadline: number,
     waiter: Waiter
   ): Effect.Effect<void, RateLimitExceededError | PersistenceError> {
-    const poll: Effect.Effect<void, RateLimitExceededError | PersistenceError> = Effect.flatMap(
-      this.decide(key, cost),
-      (decision) => {
-        if (decision.allowed) return Effect.void
-        const now = this.clock.unsafeCurrentTimeMillis()
-        return now + decision.retryAfter > deadline
-          ? this.reject(key, cost, decision, now, "wait")
-          : Effect.zipRight(Effect.sleep(decision.retryAfter), poll)
-      }
-    )
     return Effect.flatMap(
       Effect.suspend(() =>
         Effect.timeoutOption(
@@ -245,7 +253,7 @@ class RateLimiterImpl implements RateLimiter {
           Math.max(0, deadline - this.clock.unsafeCurrentTimeMillis())
         )
       ),
-      (turn) => Option.isSome(turn) ? poll : this.rejectWaiting(key, cost)
+      (turn) => Option.isSome(turn) ? this.poll(key, cost, deadline) : this.rejectWaiting(key, cost)
     )
   }
 
