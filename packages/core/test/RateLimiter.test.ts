@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -154,6 +155,52 @@ describe("RateLimiter: global budget", () => {
       expect(stats.rejected).toBe(1800)
       expect(stats.rejectedByGlobal + stats.rejectedByKey).toBe(1800)
     }))
+
+  it("keeps both budgets exact under random concurrent fibers (1,000 runs)", async () => {
+    await FastCheck.assert(
+      FastCheck.asyncProperty(
+        FastCheck.array(
+          FastCheck.record({
+            key: FastCheck.integer({ min: 0, max: 3 }),
+            cost: FastCheck.integer({ min: 1, max: 3 }),
+            yields: FastCheck.integer({ min: 0, max: 3 })
+          }),
+          { maxLength: 40 }
+        ),
+        async (requests) => {
+          const run = Effect.gen(function*() {
+            const limiter = yield* RateLimiter.make({
+              requestsPerSecond: 1e-6,
+              burstLimit: 6,
+              global: { requestsPerSecond: 1e-6, burstLimit: 15 }
+            })
+            const admitted = yield* Effect.forEach(
+              requests,
+              ({ cost, key, yields }) =>
+                Effect.repeatN(Effect.yieldNow(), yields).pipe(
+                  Effect.zipRight(limiter.allowRequest(`k${key}`, cost)),
+                  Effect.map((decision) => (decision.allowed ? { key: `k${key}`, cost } : undefined))
+                ),
+              { concurrency: "unbounded" }
+            )
+            const spent = new Map<string, number>()
+            let total = 0
+            for (const a of admitted) {
+              if (a === undefined) continue
+              spent.set(a.key, (spent.get(a.key) ?? 0) + a.cost)
+              total += a.cost
+            }
+            const keys = yield* Effect.forEach([0, 1, 2, 3], (k) => limiter.keyStats(`k${k}`))
+            const stats = yield* limiter.stats
+            return keys.every((ks) => ks.remaining === 6 - (spent.get(ks.key) ?? 0)) &&
+              stats.global!.remaining === 15 - total
+          })
+          return Effect.runPromise(Effect.scoped(run))
+        }
+      ),
+      { numRuns: 1000 }
+    )
+  })
 
   it.scoped("reports the global budget when it is the one that rejects", () =>
     Effect.gen(function*() {
