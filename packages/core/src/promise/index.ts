@@ -8,3 +8,14 @@
 export * from "../Errors.js"
 export { IntegrationPatterns } from "./IntegrationPatterns.js"
 export * from "./RequestResponse.js"
+export {
+  RateLimiter,
+  type RateLimitDecision,
+  type RateLimiterExecuteOptions,
+  type RateLimiterKeyStats,
+  type RateLimiterOptions,
+  type RateLimiterStats,
+  type RateLimiterTokenBucketOptions,
+  type RateLimiterWindowOptions,
+  rateLimitHeaders
+} from "./RateLimiter.js"
