@@ -1,22 +1,29 @@
 /**
  * The rate limiter for Promise code. It decides with the same core as the Effect
- * `RateLimiter` (in memory, in this process), reads time from `Date.now()`, and rejects
- * with the same `RateLimitExceededError`.
+ * `RateLimiter`, reads time from `Date.now()`, and rejects with the same
+ * `RateLimitExceededError`. Budgets are kept in this process, or with `store: 'redis'`
+ * in Redis, shared by every process (the same scripts as the Effect API's
+ * `RedisRateLimiterStore`; ioredis is loaded only then).
  *
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { RateLimitExceededError } from "../Errors.js"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { type ConfigIssue, InvalidConfigError, type RateLimitExceededError } from "../Errors.js"
 import { processSettings } from "../IntegrationPatterns.js"
 import { PatternMetrics, rateLimiterDecisions, rateLimiterTokens } from "../Metrics.js"
 import * as PatternEvents from "../PatternEvents.js"
-import type { Algorithm, Decision, KeyStats, Stats } from "../RateLimiter.js"
-import { LimiterCore, isValidCost, Tally } from "../internal/rateLimiter/core.js"
+import type { Algorithm, Decision, KeyStats, Stats, StorageSnapshot, UnavailablePolicy } from "../RateLimiter.js"
+import { isValidCost, LimiterCore, limiterHealth, Tally } from "../internal/rateLimiter/core.js"
 import * as headers_ from "../internal/rateLimiter/headers.js"
 import { decodeSync, type Resolved } from "../internal/rateLimiter/options.js"
+import type { RedisBudgets, RedisConnection, RedisSettings } from "../internal/rateLimiter/redis.js"
+import * as redisOptions from "../internal/rateLimiter/redisOptions.js"
 import { rateLimitExceeded } from "../internal/rateLimiter/rejection.js"
 import { globalRegistry, type PatternHealth } from "../internal/registry.js"
+import * as V from "../internal/validation.js"
 
 /**
  * @since 0.1.0
@@ -37,12 +44,30 @@ export type RateLimiterKeyStats = KeyStats
 export type RateLimiterStats = Stats
 
 interface CommonOptions {
-  /** Tags metrics, events and errors. Defaults to `"rate-limiter"`. */
+  /** Tags metrics, events and errors, and namespaces the keys in Redis. Defaults to `"rate-limiter"`. */
   readonly name?: string
   /** The most keys tracked at once (least recently used evicted first). Defaults to 100,000. */
   readonly maxKeys?: number
   /** Defaults to the global setting (`IntegrationPatterns.configure`). */
   readonly enableMetrics?: boolean
+  /**
+   * Where budgets are kept: `'memory'` (the default), this process only; or `'redis'`,
+   * shared by every process using the same Redis, name and `keyPrefix`. Call `close()`
+   * when done with a Redis-backed limiter.
+   */
+  readonly store?: "memory" | "redis"
+  /** The Redis URL for `store: 'redis'`. Defaults to the `REDIS_URL` environment variable. */
+  readonly redisUrl?: string
+  /** Prepended to every Redis key; no braces. Defaults to `"ratelimit:"`. */
+  readonly keyPrefix?: string
+  /**
+   * What decides while Redis cannot be reached: `'fail-open'` admits, `'fail-closed'`
+   * (the default) rejects with `PersistenceError`, `'insurance'` decides in this process
+   * with `1 / insuranceNodes` of each limit.
+   */
+  readonly onStoreUnavailable?: UnavailablePolicy
+  /** How many processes share the limits, for `'insurance'`. Defaults to 1. */
+  readonly insuranceNodes?: number
 }
 
 /**
@@ -101,13 +126,97 @@ interface Waiter {
   readonly cost: number
   readonly deadline: number
   readonly resolve: () => void
-  readonly reject: (error: RateLimitExceededError) => void
+  readonly reject: (error: unknown) => void
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
 const checkCost = (cost: number): void => {
   if (!isValidCost(cost)) throw new RangeError(`RateLimiter: cost must be a finite number of 0 or more, got ${cost}`)
 }
+
+const StoreOptions = Schema.Struct({
+  store: Schema.optional(Schema.Literal("memory", "redis")),
+  redisUrl: Schema.optional(V.Name),
+  keyPrefix: Schema.optional(Schema.String),
+  onStoreUnavailable: Schema.optional(Schema.Literal("fail-open", "fail-closed", "insurance")),
+  insuranceNodes: Schema.optional(V.PositiveInt)
+})
+
+const storeKeys: ReadonlySet<string> = new Set(["store", "redisUrl", "keyPrefix", "onStoreUnavailable", "insuranceNodes"])
+
+const issuesOf = (f: () => void): ReadonlyArray<ConfigIssue> => {
+  try {
+    f()
+    return []
+  } catch (error) {
+    if (error instanceof InvalidConfigError) return error.issues
+    throw error
+  }
+}
+
+// Decodes the limiter's options and the store's together, so that one error lists
+// every problem of both.
+const decodeAll = (options: RateLimiterOptions): { readonly resolved: Resolved; readonly redis: RedisState | undefined } => {
+  const limiter: Record<string, unknown> = {}
+  const store: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options)) (storeKeys.has(key) ? store : limiter)[key] = value
+  let resolved: Resolved | undefined
+  let redis: RedisState | undefined
+  const issues = [
+    ...issuesOf(() => {
+      resolved = decodeSync(limiter)
+    }),
+    ...issuesOf(() => {
+      const o = V.decodeOptionsSync("RateLimiter", StoreOptions, store)
+      const problems: Array<ConfigIssue> = []
+      const isRedis = o.store === "redis"
+      for (const key of ["redisUrl", "keyPrefix", "onStoreUnavailable", "insuranceNodes"] as const) {
+        if (!isRedis && o[key] !== undefined) problems.push({ path: key, message: "applies only with store 'redis'" })
+      }
+      const url = o.redisUrl ?? process.env.REDIS_URL
+      if (isRedis && (url === undefined || url === "")) {
+        problems.push({ path: "redisUrl", message: "is required for store 'redis' when REDIS_URL is not set" })
+      }
+      if (problems.length > 0) throw new InvalidConfigError({ pattern: "RateLimiter", issues: problems })
+      if (!isRedis) return
+      const settings = redisOptions.decodeEither({
+        url,
+        ...(o.keyPrefix === undefined ? {} : { prefix: o.keyPrefix }),
+        ...(o.onStoreUnavailable === undefined ? {} : { onUnavailable: o.onStoreUnavailable }),
+        ...(o.insuranceNodes === undefined ? {} : { insuranceNodes: o.insuranceNodes })
+      })
+      if (Either.isLeft(settings)) {
+        throw new InvalidConfigError({
+          pattern: "RateLimiter",
+          issues: settings.left.issues.map((issue) => ({
+            path: issue.path === "prefix" ? "keyPrefix" : issue.path,
+            message: issue.message
+          }))
+        })
+      }
+      redis = { settings: settings.right, budgets: undefined, connection: undefined, opening: undefined }
+    })
+  ]
+  if (issues.length > 0) throw new InvalidConfigError({ pattern: "RateLimiter", issues })
+  return { resolved: resolved!, redis }
+}
+
+// A Redis-backed limiter's connection: opened by the constructor, in the background.
+interface RedisState {
+  readonly settings: RedisSettings
+  budgets: RedisBudgets | undefined
+  connection: RedisConnection | undefined
+  opening: Promise<RedisBudgets> | undefined
+}
+
+const memorySnapshot = (core: LimiterCore, now: number): StorageSnapshot => ({
+  trackedKeys: core.table.size,
+  evictedKeys: core.table.evicted,
+  expiredKeys: core.table.expired,
+  global: core.global(now),
+  available: true,
+  policy: undefined
+})
 
 /**
  * A rate limiter with a budget per key and an optional global budget, consumed both
@@ -121,6 +230,11 @@ const checkCost = (cost: number): void => {
  * if (await rateLimiter.allowRequest("user-123")) {
  *   // handle the request
  * }
+ *
+ * // One budget shared by every process: the same class, with budgets in Redis.
+ * const shared = new RateLimiter({ name: "api", requestsPerSecond: 100, store: "redis", redisUrl: "redis://127.0.0.1:6379" })
+ * await shared.allowRequest("user-123")
+ * await shared.close()
  * ```
  *
  * @since 0.1.0
@@ -132,7 +246,9 @@ export class RateLimiter {
   /** The per-key limit (a bucket's burst, a window's limit). */
   readonly limit: number
   private readonly resolved: Resolved
-  private readonly core: LimiterCore
+  /** Budgets in this process; undefined when they are kept in Redis. */
+  private readonly core: LimiterCore | undefined
+  private readonly redis: RedisState | undefined
   private readonly tally = new Tally()
   private readonly metrics: PatternMetrics
   private readonly bus: PatternEvents.PatternEventsService
@@ -141,16 +257,23 @@ export class RateLimiter {
 
   /** @throws InvalidConfigError when an option is bad, listing every problem. */
   constructor(options: RateLimiterOptions) {
-    this.resolved = decodeSync(options)
-    this.name = this.resolved.name
-    this.algorithm = this.resolved.algorithm.algorithm
-    this.limit = this.resolved.algorithm.algorithm === "token-bucket"
-      ? this.resolved.algorithm.burstLimit
-      : this.resolved.algorithm.limit
-    this.core = new LimiterCore(this.resolved.algorithm, this.resolved.global, this.resolved.maxKeys)
+    const { redis, resolved } = decodeAll(options)
+    this.resolved = resolved
+    this.name = resolved.name
+    this.algorithm = resolved.algorithm.algorithm
+    this.limit = resolved.algorithm.algorithm === "token-bucket" ? resolved.algorithm.burstLimit : resolved.algorithm.limit
     const settings = processSettings.current
-    this.metrics = new PatternMetrics("RateLimiter", this.name, this.resolved.enableMetrics ?? settings.enableMetrics)
+    this.metrics = new PatternMetrics("RateLimiter", this.name, resolved.enableMetrics ?? settings.enableMetrics)
     this.bus = Effect.runSync(PatternEvents.PatternEvents)
+    this.redis = redis
+    if (redis === undefined) {
+      this.core = new LimiterCore(resolved.algorithm, resolved.global, resolved.maxKeys)
+    } else {
+      this.core = undefined
+      redis.opening = this.open(redis)
+      // A failure to open is reported by every decision; none of them may be unhandled.
+      redis.opening.catch(() => {})
+    }
     if (settings.enableHealthChecks) {
       globalRegistry.registerWeak(this, "RateLimiter", this.name, {
         stats: (limiter) => ({ ...limiter.getStats() }),
@@ -159,16 +282,22 @@ export class RateLimiter {
     }
   }
 
-  /** Decides one request of `cost` units (default 1): true when admitted (and consumed). */
+  /**
+   * Decides one request of `cost` units (default 1): true when admitted (and consumed).
+   * With Redis, rejects with `PersistenceError` when Redis is unreachable and the
+   * limiter fails closed.
+   */
   allowRequest(key: string, cost = 1): Promise<boolean> {
     checkCost(cost)
-    return Promise.resolve(this.decide(key, cost, Date.now()).allowed)
+    if (this.core === undefined) return this.decideRemote(key, cost, Date.now()).then((decision) => decision.allowed)
+    return Promise.resolve(this.decide(this.core, key, cost, Date.now()).allowed)
   }
 
   /** Decides one request and returns the whole decision (for response headers, see {@link rateLimitHeaders}). */
   check(key: string, cost = 1): Promise<Decision> {
     checkCost(cost)
-    return Promise.resolve(this.decide(key, cost, Date.now()))
+    if (this.core === undefined) return this.decideRemote(key, cost, Date.now())
+    return Promise.resolve(this.decide(this.core, key, cost, Date.now()))
   }
 
   /**
@@ -186,7 +315,9 @@ export class RateLimiter {
       )
     } else {
       const now = Date.now()
-      const decision = this.decide(key, cost, now)
+      const decision = this.core === undefined
+        ? await this.decideRemote(key, cost, now)
+        : this.decide(this.core, key, cost, now)
       if (!decision.allowed) throw this.reject(key, cost, decision, now, "reject")
     }
     return fn()
@@ -194,6 +325,7 @@ export class RateLimiter {
 
   getStats(): Stats {
     const now = Date.now()
+    const snapshot = this.snapshot(now)
     return {
       name: this.name,
       algorithm: this.algorithm,
@@ -204,36 +336,124 @@ export class RateLimiter {
       rejectedByGlobal: this.tally.rejectedByGlobal,
       currentRate: this.tally.rate(now),
       waiting: this.waiting,
-      trackedKeys: this.core.table.size,
+      trackedKeys: snapshot.trackedKeys,
       maxKeys: this.resolved.maxKeys,
-      evictedKeys: this.core.table.evicted,
-      expiredKeys: this.core.table.expired,
-      global: this.core.global(now)
+      evictedKeys: snapshot.evictedKeys,
+      expiredKeys: snapshot.expiredKeys,
+      global: snapshot.global,
+      store: this.redis === undefined ? "memory" : "redis",
+      storeAvailable: snapshot.available
     }
   }
 
+  /**
+   * What this process knows of one key, at once. For a limiter whose budgets are in
+   * Redis, use {@link keyStats}: this one throws a `TypeError`.
+   */
   getKeyStats(key: string): KeyStats {
+    if (this.core === undefined) throw new TypeError(`RateLimiter "${this.name}" keeps its budgets in Redis: use keyStats()`)
     return this.core.keyStats(key, Date.now())
   }
 
-  private health(): PatternHealth {
-    const stats = this.getStats()
-    const reasons: Array<string> = []
-    if (stats.trackedKeys >= stats.maxKeys) {
-      reasons.push(`tracking ${stats.trackedKeys} keys, the most allowed: least recently used keys are evicted`)
-    }
-    if (stats.global !== undefined && stats.global.remaining === 0) reasons.push("the global budget is spent")
-    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons }
+  /**
+   * What the store knows of one key. From Redis, `allowed` and `rejected` are 0 (they
+   * are not kept there), and so is a token bucket's `currentRate`.
+   */
+  keyStats(key: string): Promise<KeyStats> {
+    if (this.core !== undefined) return Promise.resolve(this.core.keyStats(key, Date.now()))
+    const now = Date.now()
+    return this.budgets().then((budgets) => budgets.keyStats(key, now))
   }
 
-  private decide(key: string, cost: number, now: number): Decision {
-    const decision = this.core.consume(key, cost, now)
+  /** Closes the Redis connection of a Redis-backed limiter; nothing to do in memory. */
+  close(): Promise<void> {
+    const redis = this.redis
+    if (redis === undefined || redis.opening === undefined) return Promise.resolve()
+    return redis.opening.then(
+      (budgets) => {
+        budgets.dispose()
+        return redis.connection?.close()
+      },
+      () => redis.connection?.close()
+    )
+  }
+
+  private health(): PatternHealth {
+    return limiterHealth(this.getStats(), this.snapshot(Date.now()))
+  }
+
+  private snapshot(now: number): StorageSnapshot {
+    if (this.core !== undefined) return memorySnapshot(this.core, now)
+    const budgets = this.redis!.budgets
+    return budgets === undefined
+      ? { trackedKeys: 0, evictedKeys: 0, expiredKeys: 0, global: undefined, available: false, policy: undefined }
+      : budgets.snapshot()
+  }
+
+  // ioredis is an optional peer dependency: it is loaded only for a Redis store.
+  private open(redis: RedisState): Promise<RedisBudgets> {
+    return import("../internal/rateLimiter/redis.js").then((module) => {
+      const connection = module.RedisConnection.open(redis.settings)
+      redis.connection = connection
+      return connection.waitReady(redis.settings.connectTimeout).then(() => {
+        const budgets = new module.RedisBudgets(
+          connection,
+          {
+            name: this.name,
+            algorithm: this.resolved.algorithm,
+            global: this.resolved.global,
+            maxKeys: this.resolved.maxKeys
+          },
+          redis.settings,
+          { bus: this.bus, now: Date.now }
+        )
+        redis.budgets = budgets
+        return budgets
+      })
+    })
+  }
+
+  private budgets(): Promise<RedisBudgets> {
+    const redis = this.redis!
+    return redis.budgets === undefined ? redis.opening! : Promise.resolve(redis.budgets)
+  }
+
+  private decide(core: LimiterCore, key: string, cost: number, now: number): Decision {
+    const decision = core.consume(key, cost, now)
+    this.record(decision, cost, now, core.globalRemaining)
+    return decision
+  }
+
+  private decideRemote(key: string, cost: number, now: number): Promise<Decision> {
+    const budgets = this.redis!.budgets
+    const decided = budgets === undefined
+      ? this.budgets().then((ready) => ready.consume(key, cost, now))
+      : budgets.consume(key, cost, now)
+    return decided.then((decision) => {
+      this.record(decision, cost, now, this.redis!.budgets?.globalRemaining())
+      return decision
+    })
+  }
+
+  private record(decision: Decision, cost: number, now: number, globalRemaining: number | undefined): void {
     this.tally.record(decision, cost, now)
     this.metrics.count(rateLimiterDecisions, decision.allowed ? "allowed" : "rejected")
-    if (decision.allowed && this.core.globalRemaining !== undefined) {
-      this.metrics.set(rateLimiterTokens, this.core.globalRemaining)
-    }
-    return decision
+    if (decision.allowed && globalRemaining !== undefined) this.metrics.set(rateLimiterTokens, globalRemaining)
+  }
+
+  // Calls `then` with a decision: at once in memory, when Redis answers otherwise.
+  private decideThen(
+    key: string,
+    cost: number,
+    now: number,
+    commit: boolean,
+    then: (decision: Decision) => void,
+    fail: (error: unknown) => void
+  ): void {
+    const core = this.core
+    if (core !== undefined) return then(commit ? this.decide(core, key, cost, now) : core.peek(key, cost, now))
+    const decided = commit ? this.decideRemote(key, cost, now) : this.budgets().then((b) => b.peek(key, cost, now))
+    decided.then(then, fail)
   }
 
   private reject(
@@ -265,49 +485,63 @@ export class RateLimiter {
   // on a timer set to the decision's `retryAfter`. The others wait for their turn or
   // their deadline, whichever comes first.
   private waitForTurn(key: string, cost: number, maxWait: number): Promise<void> {
-    const now = Date.now()
-    let firstWait = 0
-    if (!this.queues.has(key)) {
-      const decision = this.decide(key, cost, now)
-      if (decision.allowed) return Promise.resolve()
-      if (decision.retryAfter > maxWait) return Promise.reject(this.reject(key, cost, decision, now, "wait"))
-      firstWait = decision.retryAfter
-    }
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { key, cost, deadline: now + maxWait, resolve, reject, timer: undefined }
-      let queue = this.queues.get(key)
-      if (queue === undefined) {
-        queue = []
-        this.queues.set(key, queue)
-      }
-      queue.push(waiter)
-      this.waiting++
-      if (queue.length === 1) {
-        waiter.timer = setTimeout(() => this.poll(waiter), firstWait)
-      } else {
-        waiter.timer = setTimeout(() => {
-          const at = Date.now()
-          this.leave(waiter)
-          waiter.reject(this.reject(key, cost, { ...this.core.peek(key, cost, at), allowed: false }, at, "wait"))
-        }, Math.max(0, waiter.deadline - now))
-      }
+      const now = Date.now()
+      const deadline = now + maxWait
+      if (this.queues.has(key)) return this.enqueue({ key, cost, deadline, resolve, reject, timer: undefined }, 0)
+      this.decideThen(key, cost, now, true, (decision) => {
+        if (decision.allowed) resolve()
+        else if (decision.retryAfter > maxWait) reject(this.reject(key, cost, decision, now, "wait"))
+        else this.enqueue({ key, cost, deadline, resolve, reject, timer: undefined }, decision.retryAfter)
+      }, reject)
     })
+  }
+
+  // `firstWait`: how long a caller that finds the queue empty waits before its first poll.
+  private enqueue(waiter: Waiter, firstWait: number): void {
+    let queue = this.queues.get(waiter.key)
+    if (queue === undefined) {
+      queue = []
+      this.queues.set(waiter.key, queue)
+    }
+    queue.push(waiter)
+    this.waiting++
+    if (queue.length === 1) {
+      waiter.timer = setTimeout(() => this.poll(waiter), firstWait)
+    } else {
+      waiter.timer = setTimeout(() => {
+        const at = Date.now()
+        this.leave(waiter)
+        this.decideThen(
+          waiter.key,
+          waiter.cost,
+          at,
+          false,
+          (decision) => waiter.reject(this.reject(waiter.key, waiter.cost, { ...decision, allowed: false }, at, "wait")),
+          waiter.reject
+        )
+      }, Math.max(0, waiter.deadline - Date.now()))
+    }
   }
 
   private poll(waiter: Waiter): void {
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
     waiter.timer = undefined
     const now = Date.now()
-    const decision = this.decide(waiter.key, waiter.cost, now)
-    if (decision.allowed) {
+    this.decideThen(waiter.key, waiter.cost, now, true, (decision) => {
+      if (decision.allowed) {
+        this.leave(waiter)
+        waiter.resolve()
+      } else if (now + decision.retryAfter > waiter.deadline) {
+        this.leave(waiter)
+        waiter.reject(this.reject(waiter.key, waiter.cost, decision, now, "wait"))
+      } else {
+        waiter.timer = setTimeout(() => this.poll(waiter), decision.retryAfter)
+      }
+    }, (error) => {
       this.leave(waiter)
-      waiter.resolve()
-    } else if (now + decision.retryAfter > waiter.deadline) {
-      this.leave(waiter)
-      waiter.reject(this.reject(waiter.key, waiter.cost, decision, now, "wait"))
-    } else {
-      waiter.timer = setTimeout(() => this.poll(waiter), decision.retryAfter)
-    }
+      waiter.reject(error)
+    })
   }
 
   private leave(waiter: Waiter): void {

@@ -21,7 +21,7 @@ import type {
   Stats
 } from "../../RateLimiter.js"
 import type { PatternHealth } from "../registry.js"
-import { isValidCost, Tally } from "./core.js"
+import { isValidCost, limiterHealth, Tally } from "./core.js"
 import * as options_ from "./options.js"
 import { rateLimitExceeded } from "./rejection.js"
 
@@ -44,6 +44,7 @@ class RateLimiterImpl implements RateLimiter {
   constructor(
     private readonly resolved: options_.Resolved,
     private readonly storage: RateLimiterStorage,
+    private readonly storeName: string,
     private readonly clock: Clock.Clock,
     private readonly bus: PatternEvents.PatternEventsService,
     private readonly metrics: PatternMetrics,
@@ -100,18 +101,15 @@ class RateLimiterImpl implements RateLimiter {
       maxKeys: this.resolved.maxKeys,
       evictedKeys: snapshot.evictedKeys,
       expiredKeys: snapshot.expiredKeys,
-      global: snapshot.global
+      global: snapshot.global,
+      store: this.storeName,
+      storeAvailable: snapshot.available
     }
   }
 
   health(): PatternHealth {
-    const stats = this.statsAt(this.clock.unsafeCurrentTimeMillis())
-    const reasons: Array<string> = []
-    if (stats.trackedKeys >= stats.maxKeys) {
-      reasons.push(`tracking ${stats.trackedKeys} keys, the most allowed: least recently used keys are evicted`)
-    }
-    if (stats.global !== undefined && stats.global.remaining === 0) reasons.push("the global budget is spent")
-    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons }
+    const now = this.clock.unsafeCurrentTimeMillis()
+    return limiterHealth(this.statsAt(now), this.storage.snapshot(now))
   }
 
   // The hot path: one synchronous decision (atomic over the key and global budgets, see
@@ -292,7 +290,7 @@ export const make = (
     const bus = yield* PatternEvents.PatternEvents
     const clock = yield* Effect.clock
     const metrics = new PatternMetrics("RateLimiter", resolved.name, resolved.enableMetrics ?? settings.enableMetrics)
-    const limiter = new RateLimiterImpl(resolved, storage, clock, bus, metrics, settings.defaultTimeout)
+    const limiter = new RateLimiterImpl(resolved, storage, store.name, clock, bus, metrics, settings.defaultTimeout)
     yield* IntegrationPatterns.register({
       kind: "RateLimiter",
       name: resolved.name,
