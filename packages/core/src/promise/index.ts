@@ -6,3 +6,4 @@
  * @since 0.1.0
  */
 export * from "../Errors.js"
+export * from "./CircuitBreaker.js"
