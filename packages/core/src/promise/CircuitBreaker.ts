@@ -55,7 +55,7 @@ export interface Disposer {
   readonly dispose: () => void
 }
 
-const FacadeFields = { snapshot: Schema.optional(Schema.Unknown) }
+const FacadeFields = { snapshot: Schema.optionalWith(Schema.Unknown, { exact: true }) }
 
 /**
  * A circuit breaker for async functions.
@@ -267,31 +267,32 @@ export class CircuitBreaker implements Listener {
     return openError(this.name, state, retryAfter)
   }
 
+  // The call's own event goes out before the transition it may cause.
   private succeeded(permit: number, start: number): void {
     const end = Date.now()
     const duration = end - start
-    this.machine.onSuccess(permit, end, duration)
     this.metrics.count(Metrics.calls, "success")
     this.metrics.observe(Metrics.callDuration, duration / 1000)
     if (this.watched) {
       this.emit({ _tag: "CallSucceeded", pattern: "CircuitBreaker", name: this.name, timestamp: end, duration })
     }
+    this.machine.onSuccess(permit, end, duration)
   }
 
   private failed(permit: number, start: number, error: unknown): void {
     const end = Date.now()
     const duration = end - start
-    this.machine.onFailure(permit, end, duration)
     this.metrics.count(Metrics.calls, "failure")
     this.metrics.observe(Metrics.callDuration, duration / 1000)
     if (this.watched) {
       this.emit({ _tag: "CallFailed", pattern: "CircuitBreaker", name: this.name, timestamp: end, duration, error })
     }
+    this.machine.onFailure(permit, end, duration)
   }
 
   private ignored(permit: number, start: number): void {
-    this.machine.onIgnored(permit)
     this.metrics.count(Metrics.calls, "ignored")
     this.metrics.observe(Metrics.callDuration, (Date.now() - start) / 1000)
+    this.machine.onIgnored(permit)
   }
 }

@@ -93,11 +93,11 @@ export interface MachineSnapshot {
 /** The counters every breaker keeps. */
 export interface MachineStats {
   readonly state: State
-  /** Calls that ran and finished (successes, failures and ignored calls). */
+  /** Calls that ran and finished (successes, failures and ignored errors; interrupted calls are not counted). */
   readonly calls: number
   readonly successes: number
   readonly failures: number
-  /** Calls whose outcome counted as neither: ignored errors and interruptions. */
+  /** Calls that failed with an ignored error, which counts as neither success nor failure. */
   readonly ignored: number
   readonly slowCalls: number
   readonly rejections: number
@@ -222,9 +222,14 @@ export class Machine {
     }
   }
 
-  /** An ignored error or an interruption: counts as neither, and frees a probe's slot. */
+  /** An ignored error: counts as neither success nor failure, and frees a probe's slot. */
   onIgnored(permit: number): void {
     this.ignored++
+    this.onInterrupted(permit)
+  }
+
+  /** An interrupted call: counts as nothing at all, and frees a probe's slot. */
+  onInterrupted(permit: number): void {
     if (permit === this.generation && this.state === "HalfOpen") this.probes--
   }
 

@@ -55,22 +55,22 @@ const RecoveryTimeout = Schema.Union(V.PositiveDuration, V.ScheduleSchema).annot
 const predicate = V.FunctionSchema<(u: any) => boolean>("a predicate function")
 
 const OptionsSchema = Schema.Struct({
-  name: Schema.optional(V.Name),
-  failureThreshold: Schema.optional(V.PositiveInt),
-  failureRateThreshold: Schema.optional(RatioAboveZero),
-  slidingWindowSize: Schema.optional(V.PositiveInt),
-  monitoringWindow: Schema.optional(V.PositiveDuration),
-  minimumThroughput: Schema.optional(V.PositiveInt),
-  slowCallDuration: Schema.optional(V.PositiveDuration),
-  slowCallRateThreshold: Schema.optional(RatioAboveZero),
-  policies: Schema.optional(Schema.Array(TripPolicySchema)),
-  recoveryTimeout: Schema.optional(RecoveryTimeout),
-  halfOpenMaxCalls: Schema.optional(V.PositiveInt),
-  successThreshold: Schema.optional(V.PositiveInt),
-  maxHalfOpenDuration: Schema.optional(V.PositiveDuration),
-  isFailure: Schema.optional(predicate),
-  ignore: Schema.optional(predicate),
-  isResultFailure: Schema.optional(predicate),
+  name: Schema.optionalWith(V.Name, { exact: true }),
+  failureThreshold: Schema.optionalWith(V.PositiveInt, { exact: true }),
+  failureRateThreshold: Schema.optionalWith(RatioAboveZero, { exact: true }),
+  slidingWindowSize: Schema.optionalWith(V.PositiveInt, { exact: true }),
+  monitoringWindow: Schema.optionalWith(V.PositiveDuration, { exact: true }),
+  minimumThroughput: Schema.optionalWith(V.PositiveInt, { exact: true }),
+  slowCallDuration: Schema.optionalWith(V.PositiveDuration, { exact: true }),
+  slowCallRateThreshold: Schema.optionalWith(RatioAboveZero, { exact: true }),
+  policies: Schema.optionalWith(Schema.Array(TripPolicySchema), { exact: true }),
+  recoveryTimeout: Schema.optionalWith(RecoveryTimeout, { exact: true }),
+  halfOpenMaxCalls: Schema.optionalWith(V.PositiveInt, { exact: true }),
+  successThreshold: Schema.optionalWith(V.PositiveInt, { exact: true }),
+  maxHalfOpenDuration: Schema.optionalWith(V.PositiveDuration, { exact: true }),
+  isFailure: Schema.optionalWith(predicate, { exact: true }),
+  ignore: Schema.optionalWith(predicate, { exact: true }),
+  isResultFailure: Schema.optionalWith(predicate, { exact: true }),
   initialState: Schema.optional(Schema.Literal("Closed", "MetricsOnly", "Disabled"))
 })
 
@@ -205,6 +205,14 @@ const shorthandPolicies = (o: Decoded, settings: Settings): ReadonlyArray<TripPo
   return policies
 }
 
+// An option given as `undefined` is an option not given. The fields are exact
+// optionals, so that a bad value gets the message of its own schema rather than one
+// about a union with `undefined`.
+const withoutUndefined = (input: unknown): unknown =>
+  typeof input === "object" && input !== null && !Array.isArray(input)
+    ? Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined))
+    : input
+
 /**
  * Validates options and fills in the defaults. `extraSchema` adds the options of one
  * shell (the keyed breaker's eviction settings).
@@ -216,7 +224,7 @@ export const resolve = (
 ): Either.Either<Resolved, InvalidConfigError> => {
   const schema = Object.keys(extra).length === 0 ? OptionsSchema : Schema.Struct({ ...OptionsSchema.fields, ...extra })
   return Either.flatMap(
-    V.decodeOptionsEither("CircuitBreaker", schema as unknown as Schema.Schema<Decoded, unknown>, input),
+    V.decodeOptionsEither("CircuitBreaker", schema as unknown as Schema.Schema<Decoded, unknown>, withoutUndefined(input)),
     (o): Either.Either<Resolved, InvalidConfigError> => {
       const issues = crossCheck(o)
       if (issues.length > 0) return Either.left(new InvalidConfigError({ pattern: "CircuitBreaker", issues }))

@@ -96,7 +96,7 @@ class Runner implements Listener {
   }
 
   private settleFailure(permit: number, start: number, end: number, cause: Cause.Cause<unknown>): void {
-    if (Cause.isInterruptedOnly(cause)) return this.ignored(permit, start, end)
+    if (Cause.isInterruptedOnly(cause)) return this.machine.onInterrupted(permit)
     const failure = failureOf(cause)
     if (Option.isNone(failure)) return this.failed(permit, start, end, Cause.squash(cause))
     switch (classifyError(this.resolved, failure.value)) {
@@ -109,28 +109,29 @@ class Runner implements Listener {
     }
   }
 
+  // The call's own event goes out before the transition it may cause.
   private succeeded(permit: number, start: number, end: number): void {
     const duration = end - start
-    this.machine.onSuccess(permit, end, duration)
     this.metrics.count(Metrics.calls, "success")
     this.metrics.observe(Metrics.callDuration, duration / 1000)
     if (this.events.active) this.events.unsafePublish(this.event({ _tag: "CallSucceeded", timestamp: end, duration }))
+    this.machine.onSuccess(permit, end, duration)
   }
 
   private failed(permit: number, start: number, end: number, error: unknown): void {
     const duration = end - start
-    this.machine.onFailure(permit, end, duration)
     this.metrics.count(Metrics.calls, "failure")
     this.metrics.observe(Metrics.callDuration, duration / 1000)
     if (this.events.active) {
       this.events.unsafePublish(this.event({ _tag: "CallFailed", timestamp: end, duration, error }))
     }
+    this.machine.onFailure(permit, end, duration)
   }
 
   private ignored(permit: number, start: number, end: number): void {
-    this.machine.onIgnored(permit)
     this.metrics.count(Metrics.calls, "ignored")
     this.metrics.observe(Metrics.callDuration, (end - start) / 1000)
+    this.machine.onIgnored(permit)
   }
 
   onTransition(transition: Transition): void {
@@ -280,8 +281,8 @@ export const withCircuitBreaker: {
 )
 
 const KeyedFields = {
-  maxKeys: Schema.optional(V.PositiveInt),
-  idleTimeToLive: Schema.optional(V.PositiveDuration)
+  maxKeys: Schema.optionalWith(V.PositiveInt, { exact: true }),
+  idleTimeToLive: Schema.optionalWith(V.PositiveDuration, { exact: true })
 }
 
 /** @internal */
