@@ -14,7 +14,7 @@ import { processSettings } from "../IntegrationPatterns.js"
 import { type Listener, Machine, REJECTED, type State, type Transition } from "../internal/circuitBreaker/machine.js"
 import { machineConfig, resolve, type Resolved } from "../internal/circuitBreaker/options.js"
 import type { TripReason } from "../internal/circuitBreaker/policy.js"
-import { classifyError, healthOf, openError, stateCode, stateTag } from "../internal/circuitBreaker/common.js"
+import { BreakerMetrics, classifyError, healthOf, openError } from "../internal/circuitBreaker/common.js"
 import { decodeSnapshot, type Snapshot, toSnapshot } from "../internal/circuitBreaker/snapshot.js"
 import { globalRegistry } from "../internal/registry.js"
 import * as Metrics from "../Metrics.js"
@@ -83,7 +83,7 @@ export class CircuitBreaker implements Listener {
   readonly name: string
   private readonly machine: Machine
   private readonly resolved: Resolved
-  private readonly metrics: Metrics.PatternMetrics
+  private readonly metrics: BreakerMetrics
   private readonly bus: PatternEvents.PatternEventsService
   private readonly listeners = new Set<(event: CB.CircuitBreakerEvent) => void>()
 
@@ -93,12 +93,15 @@ export class CircuitBreaker implements Listener {
     if (Either.isLeft(resolved)) throw resolved.left
     this.resolved = resolved.right
     this.name = resolved.right.name
-    this.metrics = new Metrics.PatternMetrics("CircuitBreaker", this.name, processSettings.current.enableMetrics)
+    this.metrics = new BreakerMetrics(
+      new Metrics.PatternMetrics("CircuitBreaker", this.name, processSettings.current.enableMetrics),
+      true
+    )
     this.bus = Effect.runSync(PatternEvents.PatternEvents)
     this.machine = new Machine(machineConfig(resolved.right), Date.now())
     if (options.snapshot !== undefined) this.restore(options.snapshot)
     this.machine.listener = this
-    this.metrics.set(Metrics.circuitBreakerState, stateCode[this.machine.state])
+    this.metrics.state(this.machine.state)
     if (processSettings.current.enableHealthChecks) {
       globalRegistry.registerWeak(this, "CircuitBreaker", this.name, {
         stats: (breaker) => ({ ...breaker.getStats() }),
@@ -211,8 +214,7 @@ export class CircuitBreaker implements Listener {
 
   /** @internal */
   onTransition(transition: Transition): void {
-    this.metrics.count(Metrics.circuitBreakerTransitions, stateTag[transition.to])
-    this.metrics.set(Metrics.circuitBreakerState, stateCode[transition.to])
+    this.metrics.transition(transition.to)
     if (this.watched) {
       this.emit({
         _tag: "StateChanged",
@@ -229,7 +231,7 @@ export class CircuitBreaker implements Listener {
 
   /** @internal */
   onShadowTrip(reason: TripReason, at: number): void {
-    this.metrics.count(Metrics.circuitBreakerTransitions, "shadow_open")
+    this.metrics.shadowTrip()
     if (this.watched) {
       this.emit({ _tag: "WouldHaveOpened", pattern: "CircuitBreaker", name: this.name, timestamp: at, reason })
     }
@@ -259,8 +261,7 @@ export class CircuitBreaker implements Listener {
   private reject(now: number): CircuitBreakerOpenError {
     const state = this.machine.state as "Open" | "HalfOpen" | "Isolated"
     const retryAfter = this.machine.retryAfter(now)
-    this.metrics.count(Metrics.calls, "rejected")
-    this.metrics.reject("open")
+    this.metrics.rejected()
     if (this.watched) {
       this.emit({ _tag: "CallRejected", pattern: "CircuitBreaker", name: this.name, timestamp: now, state, retryAfter })
     }
@@ -271,8 +272,7 @@ export class CircuitBreaker implements Listener {
   private succeeded(permit: number, start: number): void {
     const end = Date.now()
     const duration = end - start
-    this.metrics.count(Metrics.calls, "success")
-    this.metrics.observe(Metrics.callDuration, duration / 1000)
+    this.metrics.succeeded(duration)
     if (this.watched) {
       this.emit({ _tag: "CallSucceeded", pattern: "CircuitBreaker", name: this.name, timestamp: end, duration })
     }
@@ -282,8 +282,7 @@ export class CircuitBreaker implements Listener {
   private failed(permit: number, start: number, error: unknown): void {
     const end = Date.now()
     const duration = end - start
-    this.metrics.count(Metrics.calls, "failure")
-    this.metrics.observe(Metrics.callDuration, duration / 1000)
+    this.metrics.failed(duration)
     if (this.watched) {
       this.emit({ _tag: "CallFailed", pattern: "CircuitBreaker", name: this.name, timestamp: end, duration, error })
     }
@@ -291,8 +290,7 @@ export class CircuitBreaker implements Listener {
   }
 
   private ignored(permit: number, start: number): void {
-    this.metrics.count(Metrics.calls, "ignored")
-    this.metrics.observe(Metrics.callDuration, (Date.now() - start) / 1000)
+    this.metrics.ignored(Date.now() - start)
     this.machine.onIgnored(permit)
   }
 }

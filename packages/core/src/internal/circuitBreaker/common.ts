@@ -3,6 +3,8 @@
  * rejection is built, and how states are reported.
  */
 import { CircuitBreakerOpenError } from "../../Errors.js"
+import * as Metrics from "../../Metrics.js"
+import type { PatternMetrics } from "../../Metrics.js"
 import type { PatternHealth } from "../registry.js"
 import type { State } from "./machine.js"
 import type { Resolved } from "./options.js"
@@ -70,4 +72,66 @@ export const openError = (
   error.retryAfter = retryAfter
   error._tag = "CircuitBreakerOpenError"
   return error as CircuitBreakerOpenError
+}
+
+/**
+ * The metric updates of one breaker, with every tag array resolved once, so a call
+ * pays for a flag check and the metric updates themselves.
+ */
+export class BreakerMetrics {
+  private readonly on: boolean
+  private readonly base: PatternMetrics["base"]
+  private readonly success: PatternMetrics["base"]
+  private readonly failure: PatternMetrics["base"]
+  private readonly ignoredError: PatternMetrics["base"]
+  private readonly rejectedCall: PatternMetrics["base"]
+  private readonly open: PatternMetrics["base"]
+
+  /** A keyed breaker does not set the state gauge: its keys have states of their own. */
+  constructor(private readonly metrics: PatternMetrics, private readonly gauge: boolean) {
+    this.on = metrics.enabled
+    this.base = metrics.base
+    this.success = metrics.outcome("success")
+    this.failure = metrics.outcome("failure")
+    this.ignoredError = metrics.outcome("ignored")
+    this.rejectedCall = metrics.outcome("rejected")
+    this.open = metrics.reason("open")
+  }
+
+  succeeded(duration: number): void {
+    if (!this.on) return
+    Metrics.calls.unsafeUpdate(1, this.success)
+    Metrics.callDuration.unsafeUpdate(duration / 1000, this.base)
+  }
+
+  failed(duration: number): void {
+    if (!this.on) return
+    Metrics.calls.unsafeUpdate(1, this.failure)
+    Metrics.callDuration.unsafeUpdate(duration / 1000, this.base)
+  }
+
+  ignored(duration: number): void {
+    if (!this.on) return
+    Metrics.calls.unsafeUpdate(1, this.ignoredError)
+    Metrics.callDuration.unsafeUpdate(duration / 1000, this.base)
+  }
+
+  rejected(): void {
+    if (!this.on) return
+    Metrics.calls.unsafeUpdate(1, this.rejectedCall)
+    Metrics.rejections.unsafeUpdate(1, this.open)
+  }
+
+  state(state: State): void {
+    if (this.gauge) this.metrics.set(Metrics.circuitBreakerState, stateCode[state])
+  }
+
+  transition(to: State): void {
+    this.metrics.count(Metrics.circuitBreakerTransitions, stateTag[to])
+    this.state(to)
+  }
+
+  shadowTrip(): void {
+    this.metrics.count(Metrics.circuitBreakerTransitions, "shadow_open")
+  }
 }

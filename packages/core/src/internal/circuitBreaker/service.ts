@@ -21,7 +21,7 @@ import * as IntegrationPatterns from "../../IntegrationPatterns.js"
 import * as Metrics from "../../Metrics.js"
 import * as PatternEvents from "../../PatternEvents.js"
 import * as V from "../validation.js"
-import { classifyError, healthOf, openError, stateCode, stateTag } from "./common.js"
+import { BreakerMetrics, classifyError, healthOf, openError } from "./common.js"
 import { type Listener, Machine, REJECTED, type State, type Transition } from "./machine.js"
 import { machineConfig, resolve, type Resolved } from "./options.js"
 import type { TripReason } from "./policy.js"
@@ -43,7 +43,7 @@ class Runner implements Listener {
   constructor(
     readonly machine: Machine,
     private readonly resolved: Resolved,
-    private readonly metrics: Metrics.PatternMetrics,
+    private readonly metrics: BreakerMetrics,
     private readonly events: PatternEvents.PatternEventsService,
     private readonly key: string | undefined,
     private readonly onChange: (transition: Transition) => void
@@ -59,16 +59,7 @@ class Runner implements Listener {
     const machine = this.machine
     const permit = machine.acquire(start)
     if (permit === REJECTED) return this.reject(start)
-    const handlers = {
-      onSuccess: (value: A) => {
-        this.settleSuccess(permit, start, clock.unsafeCurrentTimeMillis(), value)
-        return Effect.succeed(value)
-      },
-      onFailure: (cause: Cause.Cause<E>) => {
-        this.settleFailure(permit, start, clock.unsafeCurrentTimeMillis(), cause)
-        return Effect.failCause(cause)
-      }
-    }
+    const handlers = { onSuccess: onSuccess<A>(this, permit, start, clock), onFailure: onFailure<E>(this, permit, start, clock) }
     // A probe holds one of the few half-open slots, so its outcome must be recorded even
     // when its fiber is interrupted; a closed call's interruption counts as neither, and
     // an interruptible handler that never runs records exactly that.
@@ -81,21 +72,22 @@ class Runner implements Listener {
     const machine = this.machine
     const state = machine.state as "Open" | "HalfOpen" | "Isolated"
     const retryAfter = machine.retryAfter(now)
-    this.metrics.count(Metrics.calls, "rejected")
-    this.metrics.reject("open")
+    this.metrics.rejected()
     if (this.events.active) {
       this.events.unsafePublish(this.event({ _tag: "CallRejected", timestamp: now, state, retryAfter }))
     }
-    return Effect.fail(openError(this.resolved.name, state, retryAfter))
+    // `failCause` rather than `fail`: `fail` looks up the current span to annotate the
+    // error, an extra step that costs more than the rest of a rejection.
+    return Effect.failCause(Cause.fail(openError(this.resolved.name, state, retryAfter)))
   }
 
-  private settleSuccess(permit: number, start: number, end: number, value: unknown): void {
+  settleSuccess(permit: number, start: number, end: number, value: unknown): void {
     const isResultFailure = this.resolved.isResultFailure
     if (isResultFailure !== undefined && isResultFailure(value)) this.failed(permit, start, end, value)
     else this.succeeded(permit, start, end)
   }
 
-  private settleFailure(permit: number, start: number, end: number, cause: Cause.Cause<unknown>): void {
+  settleFailure(permit: number, start: number, end: number, cause: Cause.Cause<unknown>): void {
     if (Cause.isInterruptedOnly(cause)) return this.machine.onInterrupted(permit)
     const failure = failureOf(cause)
     if (Option.isNone(failure)) return this.failed(permit, start, end, Cause.squash(cause))
@@ -112,16 +104,14 @@ class Runner implements Listener {
   // The call's own event goes out before the transition it may cause.
   private succeeded(permit: number, start: number, end: number): void {
     const duration = end - start
-    this.metrics.count(Metrics.calls, "success")
-    this.metrics.observe(Metrics.callDuration, duration / 1000)
+    this.metrics.succeeded(duration)
     if (this.events.active) this.events.unsafePublish(this.event({ _tag: "CallSucceeded", timestamp: end, duration }))
     this.machine.onSuccess(permit, end, duration)
   }
 
   private failed(permit: number, start: number, end: number, error: unknown): void {
     const duration = end - start
-    this.metrics.count(Metrics.calls, "failure")
-    this.metrics.observe(Metrics.callDuration, duration / 1000)
+    this.metrics.failed(duration)
     if (this.events.active) {
       this.events.unsafePublish(this.event({ _tag: "CallFailed", timestamp: end, duration, error }))
     }
@@ -129,14 +119,12 @@ class Runner implements Listener {
   }
 
   private ignored(permit: number, start: number, end: number): void {
-    this.metrics.count(Metrics.calls, "ignored")
-    this.metrics.observe(Metrics.callDuration, (end - start) / 1000)
+    this.metrics.ignored(end - start)
     this.machine.onIgnored(permit)
   }
 
   onTransition(transition: Transition): void {
-    this.metrics.count(Metrics.circuitBreakerTransitions, stateTag[transition.to])
-    if (this.key === undefined) this.metrics.set(Metrics.circuitBreakerState, stateCode[transition.to])
+    this.metrics.transition(transition.to)
     if (this.events.active) {
       this.events.unsafePublish(this.event({
         _tag: "StateChanged",
@@ -151,7 +139,7 @@ class Runner implements Listener {
   }
 
   onShadowTrip(reason: TripReason, at: number): void {
-    this.metrics.count(Metrics.circuitBreakerTransitions, "shadow_open")
+    this.metrics.shadowTrip()
     if (this.events.active) this.events.unsafePublish(this.event({ _tag: "WouldHaveOpened", timestamp: at, reason }))
   }
 
@@ -159,6 +147,19 @@ class Runner implements Listener {
     const base = { ...fields, pattern: "CircuitBreaker", name: this.resolved.name }
     return (this.key === undefined ? base : { ...base, key: this.key }) as unknown as CB.CircuitBreakerEvent
   }
+}
+
+// The continuations of one call. They are returned from these factories rather than
+// written inline in an object literal, where `tsx` (esbuild's keepNames) would name
+// every new function with an `Object.defineProperty` call, on every call.
+const onSuccess = <A>(runner: Runner, permit: number, start: number, clock: Clock.Clock) => (value: A) => {
+  runner.settleSuccess(permit, start, clock.unsafeCurrentTimeMillis(), value)
+  return Effect.succeed(value)
+}
+
+const onFailure = <E>(runner: Runner, permit: number, start: number, clock: Clock.Clock) => (cause: Cause.Cause<E>) => {
+  runner.settleFailure(permit, start, clock.unsafeCurrentTimeMillis(), cause)
+  return Effect.failCause(cause)
 }
 
 const withNow = <A>(f: (now: number) => A): Effect.Effect<A> =>
@@ -181,7 +182,7 @@ export const make = <E = unknown, A = unknown>(
     const events = yield* PatternEvents.PatternEvents
     const store = yield* Effect.serviceOption(CircuitBreakerStore)
     const clock = yield* Effect.clock
-    const metrics = new Metrics.PatternMetrics("CircuitBreaker", name, settings.enableMetrics)
+    const metrics = new BreakerMetrics(new Metrics.PatternMetrics("CircuitBreaker", name, settings.enableMetrics), true)
     const origin = globalThis.crypto.randomUUID()
     const machine = new Machine(machineConfig(resolved), clock.unsafeCurrentTimeMillis())
     const outbox = yield* Queue.unbounded<Transition>()
@@ -196,7 +197,7 @@ export const make = <E = unknown, A = unknown>(
         else machine.restore(decoded.right, clock.unsafeCurrentTimeMillis())
       }
     }
-    metrics.set(Metrics.circuitBreakerState, stateCode[machine.state])
+    metrics.state(machine.state)
     const stateRef = yield* SubscriptionRef.make<CB.State>(machine.state)
 
     const snapshot: Effect.Effect<Snapshot> = withNow((now) => toSnapshot(name, machine.snapshot(now)))
@@ -303,7 +304,7 @@ export const makeKeyed = <E = unknown, A = unknown>(
     const settings = yield* IntegrationPatterns.settings
     const events = yield* PatternEvents.PatternEvents
     const clock = yield* Effect.clock
-    const metrics = new Metrics.PatternMetrics("CircuitBreaker", name, settings.enableMetrics)
+    const metrics = new BreakerMetrics(new Metrics.PatternMetrics("CircuitBreaker", name, settings.enableMetrics), false)
     const maxKeys = (resolved.extra.maxKeys as number | undefined) ?? keyedDefaults.maxKeys
     const idle = resolved.extra.idleTimeToLive as Duration.Duration | undefined
     const ttl = idle === undefined ? keyedDefaults.idleTimeToLiveMillis : Duration.toMillis(idle)
