@@ -35,7 +35,8 @@ const noteOpossum = (rows: ReadonlyArray<Row>): ReadonlyArray<Row> => {
 const cockatielBreaker = () =>
   circuitBreaker(handleAll, { halfOpenAfter: 3_600_000, breaker: new ConsecutiveBreaker(5) })
 
-const facadeBreaker = () => new Promise_.CircuitBreaker({ name: "bench", failureThreshold: 5, recoveryTimeout: 3_600_000 })
+const facadeBreaker = () =>
+  new Promise_.CircuitBreaker({ name: "bench", failureThreshold: 5, recoveryTimeout: 3_600_000 })
 
 const withBreaker = async <A>(
   use: (breaker: CircuitBreaker.CircuitBreaker) => Promise<A>

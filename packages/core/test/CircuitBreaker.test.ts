@@ -235,11 +235,9 @@ describe("CircuitBreaker", () => {
         Effect.gen(function*() {
           const name = freshName("385")
           const breaker = yield* CircuitBreaker.make({ name })
+          const failLater = Effect.either(breaker.execute(Effect.zipRight(Effect.sleep("1 second"), boom)))
           const calls = yield* Effect.fork(
-            Effect.all(
-              Array.from({ length: 50 }, () => Effect.either(breaker.execute(Effect.zipRight(Effect.sleep("1 second"), boom)))),
-              { concurrency: "unbounded" }
-            )
+            Effect.all(Array.from({ length: 50 }, () => failLater), { concurrency: "unbounded" })
           )
           yield* Effect.yieldNow()
           yield* TestClock.adjust("1 second")

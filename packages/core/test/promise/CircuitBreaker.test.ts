@@ -54,7 +54,8 @@ describe("CircuitBreaker (Promise)", () => {
     expect(make).toThrow([
       "Invalid CircuitBreaker options (3 problems):",
       "  - failureThreshold: expected an integer greater than 0, got -1",
-      "  - monitoringWindow: expected a duration: a number of milliseconds, a string such as \"5 seconds\", or a Duration",
+      "  - monitoringWindow: expected a duration: a number of milliseconds, a string such as \"5 seconds\", "
+      + "or a Duration",
       "  - recoveryTimeout: must be greater than zero"
     ].join("\n"))
     expect(() => new CircuitBreaker({ halfOpenMaxCalls: 1, successThreshold: 2 })).toThrow(
@@ -167,7 +168,14 @@ describe("CircuitBreaker (Promise)", () => {
     stopBus()
     await failTimes(breaker, 1)
     expect(seen).toEqual(["failure", "break:ConsecutiveFailures", "reject:10", "half-open", "success:0", "reset"])
-    expect(onBus).toEqual(["CallFailed", "StateChanged", "CallRejected", "StateChanged", "CallSucceeded", "StateChanged"])
+    expect(onBus).toEqual([
+      "CallFailed",
+      "StateChanged",
+      "CallRejected",
+      "StateChanged",
+      "CallSucceeded",
+      "StateChanged"
+    ])
   })
 
   it("isolates, resets, disables and runs in metrics-only mode", async () => {

@@ -152,7 +152,10 @@ const crossCheck = (o: Decoded): Array<ConfigIssue> => {
       o.minimumThroughput !== undefined && o.slidingWindowSize === undefined && o.monitoringWindow === undefined &&
       o.slowCallDuration === undefined
     ) {
-      issues.push({ path: "minimumThroughput", message: "needs slidingWindowSize, monitoringWindow or slowCallDuration" })
+      issues.push({
+        path: "minimumThroughput",
+        message: "needs slidingWindowSize, monitoringWindow or slowCallDuration"
+      })
     }
   }
   return issues
@@ -224,7 +227,11 @@ export const resolve = (
 ): Either.Either<Resolved, InvalidConfigError> => {
   const schema = Object.keys(extra).length === 0 ? OptionsSchema : Schema.Struct({ ...OptionsSchema.fields, ...extra })
   return Either.flatMap(
-    V.decodeOptionsEither("CircuitBreaker", schema as unknown as Schema.Schema<Decoded, unknown>, withoutUndefined(input)),
+    V.decodeOptionsEither(
+      "CircuitBreaker",
+      schema as unknown as Schema.Schema<Decoded, unknown>,
+      withoutUndefined(input)
+    ),
     (o): Either.Either<Resolved, InvalidConfigError> => {
       const issues = crossCheck(o)
       if (issues.length > 0) return Either.left(new InvalidConfigError({ pattern: "CircuitBreaker", issues }))

@@ -59,10 +59,13 @@ class Runner implements Listener {
     const machine = this.machine
     const permit = machine.acquire(start)
     if (permit === REJECTED) return this.reject(start)
-    const handlers = { onSuccess: onSuccess<A>(this, permit, start, clock), onFailure: onFailure<E>(this, permit, start, clock) }
-    // A probe holds one of the few half-open slots, so its outcome must be recorded even
-    // when its fiber is interrupted; a closed call's interruption counts as neither, and
-    // an interruptible handler that never runs records exactly that.
+    const handlers = {
+      onSuccess: onSuccess<A>(this, permit, start, clock),
+      onFailure: onFailure<E>(this, permit, start, clock)
+    }
+    // A probe holds one of the few half-open slots, so its end must be seen even when
+    // its fiber is interrupted. Any other call's interruption counts as nothing, which is
+    // what a handler skipped by the interruption records.
     return machine.probing
       ? Effect.uninterruptibleMask((restore) => Effect.matchCauseEffect(restore(self), handlers))
       : Effect.matchCauseEffect(self, handlers)
@@ -157,16 +160,14 @@ const onSuccess = <A>(runner: Runner, permit: number, start: number, clock: Cloc
   return Effect.succeed(value)
 }
 
-const onFailure = <E>(runner: Runner, permit: number, start: number, clock: Clock.Clock) => (cause: Cause.Cause<E>) => {
+const onFailure = <E>(runner: Runner, permit: number, start: number, clock: Clock.Clock) =>
+(cause: Cause.Cause<E>) => {
   runner.settleFailure(permit, start, clock.unsafeCurrentTimeMillis(), cause)
   return Effect.failCause(cause)
 }
 
 const withNow = <A>(f: (now: number) => A): Effect.Effect<A> =>
   Effect.clockWith((clock) => Effect.sync(() => f(clock.unsafeCurrentTimeMillis())))
-
-const optionsFor = (options: unknown, extra?: Schema.Struct.Fields) =>
-  Effect.flatMap(IntegrationPatterns.settings, (settings) => resolve(options, settings, extra))
 
 const logPersistence = (what: string) => (error: PersistenceError) =>
   Effect.logWarning(`CircuitBreaker: could not ${what}: ${error.message}`)
@@ -176,18 +177,20 @@ export const make = <E = unknown, A = unknown>(
   options: CB.Options<E, A> = {}
 ): Effect.Effect<CB.CircuitBreaker<E, A>, InvalidConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const resolved = yield* optionsFor(options)
-    const name = resolved.name
     const settings = yield* IntegrationPatterns.settings
+    const resolved = yield* resolve(options, settings)
+    const name = resolved.name
     const events = yield* PatternEvents.PatternEvents
     const store = yield* Effect.serviceOption(CircuitBreakerStore)
     const clock = yield* Effect.clock
-    const metrics = new BreakerMetrics(new Metrics.PatternMetrics("CircuitBreaker", name, settings.enableMetrics), true)
+    const metrics = new BreakerMetrics(
+      new Metrics.PatternMetrics("CircuitBreaker", name, settings.enableMetrics),
+      true
+    )
     const origin = globalThis.crypto.randomUUID()
     const machine = new Machine(machineConfig(resolved), clock.unsafeCurrentTimeMillis())
-    const outbox = yield* Queue.unbounded<Transition>()
-    const runner = new Runner(machine, resolved, metrics, events, undefined, (t) => outbox.unsafeOffer(t))
 
+    // The state loaded at birth is where the breaker starts, not a transition to report.
     if (Option.isSome(store)) {
       const saved = yield* Effect.either(store.value.load(name))
       if (Either.isLeft(saved)) yield* logPersistence("load its state")(saved.left)
@@ -199,11 +202,14 @@ export const make = <E = unknown, A = unknown>(
     }
     metrics.state(machine.state)
     const stateRef = yield* SubscriptionRef.make<CB.State>(machine.state)
+    const outbox = yield* Queue.unbounded<Transition>()
+    const runner = new Runner(machine, resolved, metrics, events, undefined, (t) => outbox.unsafeOffer(t))
 
     const snapshot: Effect.Effect<Snapshot> = withNow((now) => toSnapshot(name, machine.snapshot(now)))
     const save = Option.match(store, {
       onNone: () => Effect.void,
-      onSome: (s) => Effect.flatMap(snapshot, (snap) => s.save(name, snap)).pipe(Effect.catchAll(logPersistence("save its state")))
+      onSome: (s) =>
+        Effect.flatMap(snapshot, (snap) => s.save(name, snap)).pipe(Effect.catchAll(logPersistence("save its state")))
     })
     const signals = Option.flatMap(store, (s) => Option.fromNullable(s.signals))
 
@@ -299,12 +305,15 @@ export const makeKeyed = <E = unknown, A = unknown>(
   options: CB.KeyedOptions<E, A> = {}
 ): Effect.Effect<CB.KeyedCircuitBreaker<E, A>, InvalidConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const resolved = yield* optionsFor(options, KeyedFields)
-    const name = resolved.name
     const settings = yield* IntegrationPatterns.settings
+    const resolved = yield* resolve(options, settings, KeyedFields)
+    const name = resolved.name
     const events = yield* PatternEvents.PatternEvents
     const clock = yield* Effect.clock
-    const metrics = new BreakerMetrics(new Metrics.PatternMetrics("CircuitBreaker", name, settings.enableMetrics), false)
+    const metrics = new BreakerMetrics(
+      new Metrics.PatternMetrics("CircuitBreaker", name, settings.enableMetrics),
+      false
+    )
     const maxKeys = (resolved.extra.maxKeys as number | undefined) ?? keyedDefaults.maxKeys
     const idle = resolved.extra.idleTimeToLive as Duration.Duration | undefined
     const ttl = idle === undefined ? keyedDefaults.idleTimeToLiveMillis : Duration.toMillis(idle)
@@ -375,7 +384,10 @@ export const makeKeyed = <E = unknown, A = unknown>(
         const notClosed = byState.Open + byState.HalfOpen + byState.Isolated
         return notClosed === 0
           ? { status: "healthy", reasons: [] }
-          : { status: "degraded", reasons: [`${notClosed} of ${entries.size} keys are open, half-open or isolated`] }
+          : {
+            status: "degraded",
+            reasons: [`${notClosed} of ${entries.size} keys are open, half-open or isolated`]
+          }
       }
     })
 

@@ -41,7 +41,9 @@ describe("circuit breaker state machine", () => {
     expect(machine.state).toBe("Closed")
     fail(machine, 10)
     expect(machine.state).toBe("Open")
-    expect(transitions).toEqual([{ from: "Closed", to: "Open", reason: "ConsecutiveFailures", at: 10, openUntil: 1_010 }])
+    expect(transitions).toEqual([
+      { from: "Closed", to: "Open", reason: "ConsecutiveFailures", at: 10, openUntil: 1_010 }
+    ])
     expect(machine.acquire(500)).toBe(REJECTED)
     expect(machine.retryAfter(500)).toBe(510)
     expect(machine.acquire(1_009)).toBe(REJECTED)

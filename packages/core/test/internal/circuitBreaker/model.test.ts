@@ -226,12 +226,14 @@ const same = <T>(actual: T, expected: T, what: string): void => {
   if (actual !== expected) throw new Error(`${what}: got ${String(actual)}, model says ${String(expected)}`)
 }
 
+const opsArb = FastCheck.array(opArb, { minLength: 20, maxLength: 200, size: "max" })
+
 const legal = new Set(legalTransitions.map(([from, to]) => `${from}>${to}`))
 
 describe("circuit breaker state machine against a reference model", () => {
   it("makes the same decisions and only legal transitions over 1,000 random runs", () => {
     FastCheck.assert(
-      FastCheck.property(configArb, FastCheck.array(opArb, { minLength: 20, maxLength: 200, size: "max" }), (c, ops) => {
+      FastCheck.property(configArb, opsArb, (c, ops) => {
         const successThreshold = Math.max(1, Math.ceil(c.successRatio * c.halfOpenMaxCalls))
         const cap = c.baseOpen * 8
         const openFor = (trip: number) => c.growing ? Math.min(c.baseOpen * 2 ** (trip - 1), cap) : c.baseOpen
