@@ -11,7 +11,7 @@ import * as Schema from "effect/Schema"
 import type * as CB from "../CircuitBreaker.js"
 import type { CircuitBreakerOpenError } from "../Errors.js"
 import { processSettings } from "../IntegrationPatterns.js"
-import { type Listener, Machine, REJECTED, type State, type Transition } from "../internal/circuitBreaker/machine.js"
+import { Machine, REJECTED, type State, type Transition } from "../internal/circuitBreaker/machine.js"
 import { machineConfig, resolve, type Resolved } from "../internal/circuitBreaker/options.js"
 import type { TripReason } from "../internal/circuitBreaker/policy.js"
 import { BreakerMetrics, classifyError, healthOf, openError } from "../internal/circuitBreaker/common.js"
@@ -79,7 +79,7 @@ const FacadeFields = { snapshot: Schema.optionalWith(Schema.Unknown, { exact: tr
  * @since 0.1.0
  * @category Constructors
  */
-export class CircuitBreaker implements Listener {
+export class CircuitBreaker {
   readonly name: string
   private readonly machine: Machine
   private readonly resolved: Resolved
@@ -100,7 +100,10 @@ export class CircuitBreaker implements Listener {
     this.bus = Effect.runSync(PatternEvents.PatternEvents)
     this.machine = new Machine(machineConfig(resolved.right), Date.now())
     if (options.snapshot !== undefined) this.restore(options.snapshot)
-    this.machine.listener = this
+    this.machine.listener = {
+      onTransition: (transition) => this.transitioned(transition),
+      onShadowTrip: (reason, at) => this.shadowTripped(reason, at)
+    }
     this.metrics.state(this.machine.state)
     if (processSettings.current.enableHealthChecks) {
       globalRegistry.registerWeak(this, "CircuitBreaker", this.name, {
@@ -212,8 +215,7 @@ export class CircuitBreaker implements Listener {
     return this.listen((event) => event._tag === "CallRejected" && listener(event))
   }
 
-  /** @internal */
-  onTransition(transition: Transition): void {
+  private transitioned(transition: Transition): void {
     this.metrics.transition(transition.to)
     if (this.watched) {
       this.emit({
@@ -229,8 +231,7 @@ export class CircuitBreaker implements Listener {
     }
   }
 
-  /** @internal */
-  onShadowTrip(reason: TripReason, at: number): void {
+  private shadowTripped(reason: TripReason, at: number): void {
     this.metrics.shadowTrip()
     if (this.watched) {
       this.emit({ _tag: "WouldHaveOpened", pattern: "CircuitBreaker", name: this.name, timestamp: at, reason })
