@@ -50,7 +50,7 @@ export type CircuitBreakerStats = CB.Stats
  * @since 0.1.0
  * @category Models
  */
-export interface Disposer {
+export interface CircuitBreakerDisposer {
   (): void
   readonly dispose: () => void
 }
@@ -184,34 +184,34 @@ export class CircuitBreaker {
   }
 
   /** Every state change. */
-  onStateChange(listener: (event: CB.StateChanged) => void): Disposer {
+  onStateChange(listener: (event: CB.StateChanged) => void): CircuitBreakerDisposer {
     return this.listen((event) => event._tag === "StateChanged" && listener(event))
   }
 
   /** The breaker opened (or was isolated). */
-  onBreak(listener: (event: CB.StateChanged) => void): Disposer {
+  onBreak(listener: (event: CB.StateChanged) => void): CircuitBreakerDisposer {
     return this.onStateChange((event) => (event.to === "Open" || event.to === "Isolated") && listener(event))
   }
 
   /** The breaker closed. */
-  onReset(listener: (event: CB.StateChanged) => void): Disposer {
+  onReset(listener: (event: CB.StateChanged) => void): CircuitBreakerDisposer {
     return this.onStateChange((event) => event.to === "Closed" && listener(event))
   }
 
   /** The breaker lets probes through. */
-  onHalfOpen(listener: (event: CB.StateChanged) => void): Disposer {
+  onHalfOpen(listener: (event: CB.StateChanged) => void): CircuitBreakerDisposer {
     return this.onStateChange((event) => event.to === "HalfOpen" && listener(event))
   }
 
-  onSuccess(listener: (event: CB.CallSucceeded) => void): Disposer {
+  onSuccess(listener: (event: CB.CallSucceeded) => void): CircuitBreakerDisposer {
     return this.listen((event) => event._tag === "CallSucceeded" && listener(event))
   }
 
-  onFailure(listener: (event: CB.CallFailed) => void): Disposer {
+  onFailure(listener: (event: CB.CallFailed) => void): CircuitBreakerDisposer {
     return this.listen((event) => event._tag === "CallFailed" && listener(event))
   }
 
-  onReject(listener: (event: CB.CallRejected) => void): Disposer {
+  onReject(listener: (event: CB.CallRejected) => void): CircuitBreakerDisposer {
     return this.listen((event) => event._tag === "CallRejected" && listener(event))
   }
 
@@ -242,7 +242,7 @@ export class CircuitBreaker {
     return this.listeners.size > 0 || this.bus.active
   }
 
-  private listen(listener: (event: CB.CircuitBreakerEvent) => unknown): Disposer {
+  private listen(listener: (event: CB.CircuitBreakerEvent) => unknown): CircuitBreakerDisposer {
     this.listeners.add(listener)
     const dispose = () => void this.listeners.delete(listener)
     return Object.assign(() => dispose(), { dispose })
