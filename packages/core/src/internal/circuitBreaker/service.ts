@@ -188,6 +188,11 @@ export const make = <E = unknown, A = unknown>(
       true
     )
     const origin = globalThis.crypto.randomUUID()
+    // The machine lives in a plain field rather than a Ref. A call touches it twice (its
+    // permit, its outcome); two `Ref.modify` steps measured about 330 ns a call in one
+    // fiber here, more than the whole overhead budget of a call, while each update below
+    // is synchronous inside one fiber step and so already atomic. Readers get the state
+    // through `state`, and its changes through the SubscriptionRef below.
     const machine = new Machine(machineConfig(resolved), clock.unsafeCurrentTimeMillis())
 
     // The state loaded at birth is where the breaker starts, not a transition to report.
