@@ -71,7 +71,7 @@ const OptionsSchema = Schema.Struct({
   isFailure: Schema.optionalWith(predicate, { exact: true }),
   ignore: Schema.optionalWith(predicate, { exact: true }),
   isResultFailure: Schema.optionalWith(predicate, { exact: true }),
-  initialState: Schema.optional(Schema.Literal("Closed", "MetricsOnly", "Disabled"))
+  initialState: Schema.optionalWith(Schema.Literal("Closed", "MetricsOnly", "Disabled"), { exact: true })
 })
 
 type Decoded = typeof OptionsSchema.Type
