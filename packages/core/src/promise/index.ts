@@ -19,3 +19,4 @@ export {
   type RateLimiterWindowOptions,
   rateLimitHeaders
 } from "./RateLimiter.js"
+export * from "./CircuitBreaker.js"
