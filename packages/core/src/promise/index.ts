@@ -6,3 +6,12 @@
  * @since 0.1.0
  */
 export * from "../Errors.js"
+export {
+  Bulkhead,
+  type BulkheadExecuteOptions,
+  type BulkheadKeyStats,
+  type BulkheadOptions,
+  type BulkheadStats,
+  KeyedBulkhead,
+  type KeyedBulkheadStats
+} from "./Bulkhead.js"
