@@ -64,15 +64,42 @@ export type KeyedBulkheadStats = EffectBulkhead.KeyedStats
  */
 export type BulkheadKeyStats = EffectBulkhead.KeyStats
 
-interface Ticket {
-  readonly start: () => void
-  readonly fail: (error: unknown) => void
+/**
+ * A waiting call. A class rather than closures: one object per queued call, and it is
+ * its own abort listener (`handleEvent`).
+ */
+class Ticket<T> {
+  resolve!: (value: T | PromiseLike<T>) => void
+  reject!: (error: unknown) => void
+  waiter!: Waiter<Ticket<unknown>>
+
+  constructor(
+    readonly engine: Engine,
+    readonly fn: () => PromiseLike<T> | T,
+    readonly signal: AbortSignal | undefined
+  ) {}
+
+  start(): void {
+    this.signal?.removeEventListener("abort", this)
+    this.resolve(this.engine.run(this.waiter.compartment, this.fn))
+  }
+
+  fail(error: unknown): void {
+    this.signal?.removeEventListener("abort", this)
+    this.reject(error)
+  }
+
+  handleEvent(): void {
+    if (this.waiter.state !== "Waiting") return
+    this.engine.withdraw(this.waiter)
+    this.reject(this.signal!.reason)
+  }
 }
 
 class Engine {
   readonly options: Opts.Resolved
-  readonly core: BulkheadCore<Ticket>
-  readonly single = new Compartment<Ticket>(undefined)
+  readonly core: BulkheadCore<Ticket<unknown>>
+  readonly single = new Compartment<Ticket<unknown>>(undefined)
   readonly metrics: Metrics.PatternMetrics
   private readonly bus: PatternEvents.PatternEventsService
   private full: BulkheadRejectedError | undefined = undefined
@@ -102,7 +129,7 @@ class Engine {
     this.metrics.set(Metrics.bulkheadActive, this.core.active)
   }
 
-  async run<T>(c: Compartment<Ticket>, fn: () => PromiseLike<T> | T): Promise<T> {
+  async run<T>(c: Compartment<Ticket<unknown>>, fn: () => PromiseLike<T> | T): Promise<T> {
     try {
       return await fn()
     } finally {
@@ -118,33 +145,27 @@ class Engine {
       this.rejected(key, "QueueFull", 0)
       return Promise.reject(this.fullError)
     }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        if (w.state !== "Waiting") return
-        this.core.withdraw(w)
-        this.metrics.set(Metrics.bulkheadQueued, this.core.queued)
-        this.disarmIfIdle()
-        reject(signal!.reason)
-      }
-      const ticket: Ticket = {
-        start: () => {
-          signal?.removeEventListener("abort", onAbort)
-          resolve(this.run(c, fn))
-        },
-        fail: (error) => {
-          signal?.removeEventListener("abort", onAbort)
-          reject(error)
-        }
-      }
-      const w = this.core.enqueue(c, ticket, Date.now())!
-      signal?.addEventListener("abort", onAbort, { once: true })
-      this.metrics.set(Metrics.bulkheadQueued, this.core.queued)
-      if (this.bus.active) this.bus.unsafePublish(report.queuedEvent(this.options.name, key, c.queued, w.enqueuedAt))
-      this.arm()
+    const ticket = new Ticket(this, fn, signal)
+    const promise = new Promise<T>((resolve, reject) => {
+      ticket.resolve = resolve
+      ticket.reject = reject
     })
+    const w = this.core.enqueue(c, ticket as Ticket<unknown>, Date.now())!
+    ticket.waiter = w
+    signal?.addEventListener("abort", ticket, { once: true })
+    this.metrics.set(Metrics.bulkheadQueued, this.core.queued)
+    if (this.bus.active) this.bus.unsafePublish(report.queuedEvent(this.options.name, key, c.queued, w.enqueuedAt))
+    this.arm()
+    return promise
   }
 
-  private release(c: Compartment<Ticket>): void {
+  withdraw(w: Waiter<Ticket<unknown>>): void {
+    this.core.withdraw(w)
+    this.metrics.set(Metrics.bulkheadQueued, this.core.queued)
+    this.disarmIfIdle()
+  }
+
+  private release(c: Compartment<Ticket<unknown>>): void {
     const next = this.core.release(c)
     if (next === undefined) {
       this.metrics.set(Metrics.bulkheadActive, this.core.active)
@@ -185,7 +206,7 @@ class Engine {
     this.timer = undefined
     this.timerAt = Infinity
     const now = Date.now()
-    let w: Waiter<Ticket> | undefined
+    let w: Waiter<Ticket<unknown>> | undefined
     while ((w = this.core.expireNext(now)) !== undefined) {
       this.rejected(w.compartment.key, "QueueTimeout", now - w.enqueuedAt)
       w.payload.fail(this.timeoutError)

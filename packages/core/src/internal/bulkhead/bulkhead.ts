@@ -209,16 +209,18 @@ export const make = (options: Bulkhead.Options): Effect.Effect<Bulkhead.Bulkhead
       health: () => report.health(shell.options, core, single)
     })
     // The slot is taken in the same step that masks interruption, and given back by a
-    // handler that runs however `self` ends, interruption included.
-    const execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejectedError, R> =>
-      Effect.uninterruptibleMask((restore) => {
+    // handler that runs however `self` ends, interruption included. A call that would be
+    // turned away is rejected before the mask, which a rejection does not need.
+    const execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejectedError, R> => {
+      const guarded = Effect.uninterruptibleMask((restore) => {
         if (core.tryAcquire(single)) {
           shell.acquired()
           return Effect.matchCauseEffect(restore(self), handlers)
         }
-        if (core.isQueueFull(single)) return shell.rejectFull(single)
         return Effect.flatMap(restore(waitForSlot), () => Effect.matchCauseEffect(restore(self), handlers))
       }) as Effect.Effect<A, E | BulkheadRejectedError, R>
+      return Effect.suspend(() => core.isFull(single) ? shell.rejectFull(single) : guarded)
+    }
     return {
       name: shell.options.name,
       execute,

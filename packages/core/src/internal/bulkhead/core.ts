@@ -128,6 +128,11 @@ export class BulkheadCore<A> {
     return c.queued >= this.limits.queueSize
   }
 
+  /** Every slot busy and the queue full: a new call would be turned away. */
+  isFull(c: Compartment<A>): boolean {
+    return c.active >= this.limits.maxConcurrent && c.queued >= this.limits.queueSize
+  }
+
   /** Counts a call turned away because the queue was full. */
   rejectFull(c: Compartment<A>): void {
     this.rejectedQueueFull++
