@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
@@ -154,6 +155,29 @@ describe("Bulkhead", () => {
       yield* Fiber.interrupt(running)
       expect(yield* Fiber.join(next)).toBe("next")
       expect(bulkhead.unsafeStats()).toMatchObject({ active: 0, queued: 0 })
+    }))
+
+  it.scoped("passes the slot on when a waiter is interrupted just as the slot is handed to it", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, queueSize: 2 })
+      const gate = yield* Deferred.make<void>()
+      const waiter: { fiber?: Fiber.RuntimeFiber<unknown, unknown> } = {}
+      // The interruption is queued before the release hands the slot over, so it reaches
+      // the waiter in the same instant as its slot.
+      const interruptWaiter = Effect.sync(() => queueMicrotask(() => waiter.fiber!.unsafeInterruptAsFork(FiberId.none)))
+      const running = yield* Effect.fork(bulkhead.execute(Effect.zipRight(Deferred.await(gate), interruptWaiter)))
+      yield* settle(() => bulkhead.unsafeStats().active === 1)
+      let ranInterrupted = false
+      waiter.fiber = yield* Effect.fork(bulkhead.execute(Effect.sync(() => (ranInterrupted = true))))
+      yield* settle(() => bulkhead.unsafeStats().queued === 1)
+      const next = yield* Effect.fork(bulkhead.execute(Effect.succeed("next")))
+      yield* settle(() => bulkhead.unsafeStats().queued === 2)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(running)
+      expect(Exit.isInterrupted(yield* Fiber.await(waiter.fiber))).toBe(true)
+      expect(yield* Fiber.join(next)).toBe("next")
+      expect(ranInterrupted).toBe(false)
+      expect(bulkhead.unsafeStats()).toMatchObject({ active: 0, queued: 0, admitted: 3 })
     }))
 
   it.scoped("gives the slot back when the call fails or dies, and keeps its error as it was", () =>

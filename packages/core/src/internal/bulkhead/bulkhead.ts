@@ -23,6 +23,11 @@ interface Resume {
 
 type Slot = Compartment<Resume>
 
+/** Where a waiting call finds its queue entry when the wait ends. */
+class Ticket {
+  waiter: Waiter<Resume> | undefined = undefined
+}
+
 interface Handlers {
   readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<never, unknown>
   readonly onSuccess: (a: unknown) => Effect.Effect<unknown>
@@ -87,11 +92,31 @@ class Shell {
   }
 
   /**
-   * Waits for a slot of `key`'s compartment (the single one when undefined). The slot
-   * may have freed up, or the key's compartment been replaced, since the caller looked,
-   * so the decision is taken again here.
+   * Waits in the queue for a slot of `key`'s compartment (the single one when
+   * undefined), then runs `self` in it. Called inside `uninterruptibleMask`: only the
+   * wait itself is interruptible, and the handler that takes an interrupted waiter out
+   * of the queue runs in the masked part, so it runs however the wait ends. That is one
+   * mask per call; `Effect.async` with a canceler would wrap the wait in a second one.
    */
-  wait(key: string | undefined): Effect.Effect<Slot, BulkheadRejectedError> {
+  waitThenRun<A, E, R>(
+    key: string | undefined,
+    self: Effect.Effect<A, E, R>,
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
+    handlersFor: (slot: Slot) => Handlers
+  ): Effect.Effect<unknown, unknown, R> {
+    const ticket = new Ticket()
+    return Effect.matchCauseEffect(restore(this.wait(key, ticket)), {
+      onFailure: (cause) => {
+        if (ticket.waiter !== undefined) this.withdraw(ticket.waiter)
+        return Effect.failCause(cause)
+      },
+      onSuccess: (slot) => Effect.matchCauseEffect(restore(self), handlersFor(slot))
+    })
+  }
+
+  // The slot may have freed up, or the key's compartment been replaced, since the
+  // caller looked, so the decision is taken again here.
+  private wait(key: string | undefined, ticket: Ticket): Effect.Effect<Slot, BulkheadRejectedError> {
     return Effect.async<Slot, BulkheadRejectedError>((resume) => {
       const c = key === undefined ? this.single : this.core.compartment(key)
       if (this.core.tryAcquire(c)) {
@@ -103,8 +128,8 @@ class Shell {
         this.rejected(c.key, "QueueFull", 0)
         return resume(this.failFull)
       }
+      ticket.waiter = w
       this.queued(w)
-      return Effect.sync(() => this.withdraw(w))
     })
   }
 
@@ -200,7 +225,7 @@ export const make = (options: Bulkhead.Options): Effect.Effect<Bulkhead.Bulkhead
     const shell = yield* build(options)
     const { core, single } = shell
     const handlers = shell.handlers(single)
-    const waitForSlot = shell.wait(undefined)
+    const singleHandlers = () => handlers
     const unsafeStats = (): Bulkhead.Stats => report.stats(shell.options, core, core.isSaturated(single))
     yield* IntegrationPatterns.register({
       kind: "Bulkhead",
@@ -217,7 +242,7 @@ export const make = (options: Bulkhead.Options): Effect.Effect<Bulkhead.Bulkhead
           shell.acquired()
           return Effect.matchCauseEffect(restore(self), handlers)
         }
-        return Effect.flatMap(restore(waitForSlot), () => Effect.matchCauseEffect(restore(self), handlers))
+        return shell.waitThenRun(undefined, self, restore, singleHandlers)
       }) as Effect.Effect<A, E | BulkheadRejectedError, R>
       return Effect.suspend(() => core.isFull(single) ? shell.rejectFull(single) : guarded)
     }
@@ -236,6 +261,7 @@ export const makeKeyed = (
   Effect.gen(function*() {
     const shell = yield* build(options)
     const { core } = shell
+    const handlersFor = (slot: Slot) => shell.handlers(slot)
     const unsafeStats = (): Bulkhead.KeyedStats => report.keyedStats(shell.options, core)
     yield* IntegrationPatterns.register({
       kind: "Bulkhead",
@@ -254,10 +280,7 @@ export const makeKeyed = (
           return Effect.matchCauseEffect(restore(self), shell.handlers(c))
         }
         if (core.isQueueFull(c)) return shell.rejectFull(c)
-        return Effect.flatMap(
-          restore(shell.wait(key)),
-          (slot) => Effect.matchCauseEffect(restore(self), shell.handlers(slot))
-        )
+        return shell.waitThenRun(key, self, restore, handlersFor)
       }) as Effect.Effect<A, E | BulkheadRejectedError, R>
     return {
       name: shell.options.name,
