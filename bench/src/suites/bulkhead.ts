@@ -79,14 +79,14 @@ const contended = async (ctx: SuiteContext): Promise<ReadonlyArray<Row>> => {
   // Effect's Semaphore wakes every waiter on each release (O(waiters) per release), so
   // its run time grows with the square of the callers: measured here with limit 100,
   // 1,000 callers take about 5 s and 950 MB, 2,000 take about 57 s and 3 GB, and 10,000
-  // do not finish. Its row is therefore capped.
-  const semaphoreCalls = ctx.quick ? 150 : 1_000
+  // do not finish. Its row is therefore capped, and run once.
+  const semaphoreCalls = ctx.quick ? 150 : 500
   const rows: Array<Row> = []
   const count = { count: n }
   rows.push(await measureWall(suite, "baseline.in-fiber", () => Effect.runPromise(forkAll(n, workEffect)), ctx, count))
   const ours10k = await measureWall(suite, "integration-patterns", ours(n), ctx, count)
   rows.push(ours10k)
-  const ours100k = await wall(suite, "integration-patterns", ours(big), 3, { count: big })
+  const ours100k = await wall(suite, "integration-patterns", ours(big), 2, { count: big })
   rows.push({ ...ours100k, note: `${round2(ours100k.wallMs! / ours10k.wallMs!)}x the ${n} time` })
   const oursAtCap = await wall(suite, "integration-patterns", ours(semaphoreCalls), 1, {})
   rows.push(
@@ -98,7 +98,7 @@ const contended = async (ctx: SuiteContext): Promise<ReadonlyArray<Row>> => {
   rows.push(await measureWall(suite, "baseline.await", () => Promise.all(Array.from({ length: n }, work)), ctx, count))
   const facade10k = await measureWall(suite, "integration-patterns.promise", facade(n), ctx, count)
   rows.push(facade10k)
-  const facade100k = await wall(suite, "integration-patterns.promise", facade(big), 3, { count: big })
+  const facade100k = await wall(suite, "integration-patterns.promise", facade(big), 2, { count: big })
   rows.push({ ...facade100k, note: `${round2(facade100k.wallMs! / facade10k.wallMs!)}x the ${n} time` })
   rows.push(
     await measureWall(suite, "cockatiel", () => {

@@ -2,6 +2,7 @@ import type * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import type * as Bulkhead from "../../Bulkhead.js"
 import type { BulkheadRejectedError, InvalidConfigError } from "../../Errors.js"
@@ -58,13 +59,14 @@ class Shell {
 
   // Built on first use and then reused: a rejection carries only per-instance fields,
   // and building a `Schema.TaggedError` (validation and a stack trace) costs far more
-  // than the rest of a rejection.
+  // than the rest of a rejection. A ready `Exit` fails in one fiber step, where
+  // `Effect.fail` takes three (it also attaches the current span to the error).
   get failFull(): Effect.Effect<never, BulkheadRejectedError> {
-    return this.full ??= Effect.fail(report.rejection(this.options, "QueueFull"))
+    return this.full ??= Exit.fail(report.rejection(this.options, "QueueFull"))
   }
 
   get failTimeout(): Effect.Effect<never, BulkheadRejectedError> {
-    return this.timedOut ??= Effect.fail(report.rejection(this.options, "QueueTimeout"))
+    return this.timedOut ??= Exit.fail(report.rejection(this.options, "QueueTimeout"))
   }
 
   /** Gives the slot back however the call ends; runs in the uninterruptible part of `execute`. */
