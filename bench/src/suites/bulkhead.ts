@@ -92,7 +92,8 @@ const contended = async (ctx: SuiteContext): Promise<ReadonlyArray<Row>> => {
   rows.push(
     await wall(suite, "effect.semaphore", semaphore(semaphoreCalls), 1, {
       count: semaphoreCalls,
-      note: `capped at ${semaphoreCalls} calls (integration-patterns: ${oursAtCap.wallMs} ms); ${n} calls do not finish`
+      note: `capped at ${semaphoreCalls} calls (integration-patterns: ${oursAtCap.wallMs} ms for as many); ` +
+        `each release wakes every waiter, and 2000 calls already took about a minute here`
     })
   )
   rows.push(await measureWall(suite, "baseline.await", () => Promise.all(Array.from({ length: n }, work)), ctx, count))

@@ -208,6 +208,22 @@ describe("Bulkhead", () => {
       expect(yield* bulkhead.stats).toMatchObject({ keys: 1, saturatedKeys: 1, active: 2, peakConcurrency: 3 })
     }))
 
+  it.scoped("reports a keyed bulkhead as degraded while one of its keys is saturated", () =>
+    Effect.gen(function*() {
+      const registry = new Registry()
+      const bulkhead = yield* Bulkhead.makeKeyed({ name: "keyed-health", maxConcurrent: 1 }).pipe(
+        Effect.provideService(IntegrationPatterns.PatternRegistry, registry)
+      )
+      const health = () => registry.list()[0]!.health()
+      expect(health().status).toBe("healthy")
+      const busy = yield* Effect.fork(bulkhead.execute("a", Effect.never))
+      yield* settle(() => bulkhead.unsafeStats().active === 1)
+      expect(health()).toEqual({ status: "degraded", reasons: ["1 of 1 key(s) have all 1 slots busy and no queue"] })
+      yield* Fiber.interrupt(busy)
+      expect(health().status).toBe("healthy")
+      expect(bulkhead.unsafeStats().keys).toBe(0)
+    }))
+
   it.scoped("a keyed bulkhead queues per key, first in, first out", () =>
     Effect.gen(function*() {
       const bulkhead = yield* Bulkhead.makeKeyed({ maxConcurrent: 1, queueSize: 2 })

@@ -42,7 +42,11 @@ export interface BulkheadOptions {
  * @category Models
  */
 export interface BulkheadExecuteOptions {
-  /** Aborting it takes a waiting call out of the queue; the call rejects with the signal's reason. */
+  /**
+   * Aborting it takes a waiting call out of the queue, and an already aborted signal
+   * keeps the call from starting; either way the call rejects with the signal's reason.
+   * A call that has started runs to its end.
+   */
   readonly signal?: AbortSignal
 }
 
@@ -138,7 +142,6 @@ class Engine {
   }
 
   wait<T>(key: string | undefined, fn: () => PromiseLike<T> | T, signal: AbortSignal | undefined): Promise<T> {
-    if (signal?.aborted) return Promise.reject(signal.reason)
     const c = key === undefined ? this.single : this.core.compartment(key)
     if (this.core.isQueueFull(c)) {
       this.core.rejectFull(c)
@@ -249,11 +252,13 @@ export class Bulkhead {
    */
   execute<T>(fn: () => PromiseLike<T> | T, options?: BulkheadExecuteOptions): Promise<T> {
     const engine = this.engine
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(signal.reason)
     if (engine.core.tryAcquire(engine.single)) {
       engine.acquired()
       return engine.run(engine.single, fn)
     }
-    return engine.wait(undefined, fn, options?.signal)
+    return engine.wait(undefined, fn, signal)
   }
 
   getStats(): BulkheadStats {
@@ -287,12 +292,14 @@ export class KeyedBulkhead {
   /** Runs `fn` in a slot of `key`. */
   execute<T>(key: string, fn: () => PromiseLike<T> | T, options?: BulkheadExecuteOptions): Promise<T> {
     const engine = this.engine
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(signal.reason)
     const c = engine.core.compartment(key)
     if (engine.core.tryAcquire(c)) {
       engine.acquired()
       return engine.run(c, fn)
     }
-    return engine.wait(key, fn, options?.signal)
+    return engine.wait(key, fn, signal)
   }
 
   getStats(): KeyedBulkheadStats {

@@ -114,6 +114,14 @@ describe("Bulkhead (Promise API)", () => {
     await holder
   })
 
+  it("does not start a call whose signal is already aborted, even with a free slot", async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 })
+    let ran = false
+    await expect(bulkhead.execute(() => (ran = true), { signal: AbortSignal.abort("gone") })).rejects.toBe("gone")
+    expect(ran).toBe(false)
+    expect(bulkhead.getStats()).toMatchObject({ active: 0, admitted: 0 })
+  })
+
   it("ignores an abort once the call has started", async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1 })
     const controller = new AbortController()

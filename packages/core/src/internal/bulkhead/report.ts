@@ -54,7 +54,11 @@ export const keyedHealth = (options: Resolved, core: BulkheadCore<unknown>): Pat
   const saturated = saturatedKeys(core)
   return saturated === 0 ? healthy : {
     status: "degraded",
-    reasons: [`${saturated} of ${core.keys} key(s) have ${options.maxConcurrent} busy slots and cannot start more calls`]
+    reasons: [
+      `${saturated} of ${core.keys} key(s) have all ${options.maxConcurrent} slots busy and ${
+        options.queueSize === 0 ? "no queue" : "calls waiting"
+      }`
+    ]
   }
 }
 
