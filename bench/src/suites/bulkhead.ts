@@ -96,7 +96,10 @@ const contended = async (ctx: SuiteContext): Promise<ReadonlyArray<Row>> => {
         `each release wakes every waiter, and 2000 calls already took about a minute here`
     })
   )
-  rows.push(await measureWall(suite, "baseline.await", () => Promise.all(Array.from({ length: n }, work)), ctx, count))
+  const noLimit = (calls: number) => () => Promise.all(Array.from({ length: calls }, work))
+  const await10k = await measureWall(suite, "baseline.await", noLimit(n), ctx, count)
+  const await100k = await wall(suite, "baseline.await", noLimit(big), 2, { count: big })
+  rows.push(await10k, { ...await100k, note: `${round2(await100k.wallMs! / await10k.wallMs!)}x the ${n} time` })
   const facade10k = await measureWall(suite, "integration-patterns.promise", facade(n), ctx, count)
   rows.push(facade10k)
   const facade100k = await wall(suite, "integration-patterns.promise", facade(big), 2, { count: big })
