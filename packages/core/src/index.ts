@@ -1,6 +1,7 @@
 /**
  * @since 0.1.0
  */
+export * as Bulkhead from "./Bulkhead.js"
 export * as Errors from "./Errors.js"
 export * from "./Errors.js"
 export * as IntegrationPatterns from "./IntegrationPatterns.js"

@@ -20,3 +20,12 @@ export {
   rateLimitHeaders
 } from "./RateLimiter.js"
 export * from "./CircuitBreaker.js"
+export {
+  Bulkhead,
+  type BulkheadExecuteOptions,
+  type BulkheadKeyStats,
+  type BulkheadOptions,
+  type BulkheadStats,
+  KeyedBulkhead,
+  type KeyedBulkheadStats
+} from "./Bulkhead.js"
