@@ -72,28 +72,25 @@ class Definition implements Saga.SagaDefinition<any, any, any, any> {
     readonly input: Schema.Schema<any, any, never>,
     readonly recovery: Saga.Recovery,
     readonly groups: ReadonlyArray<ReadonlyArray<Saga.StepDefinition>>,
-    readonly issues: ReadonlyArray<ConfigIssue>
+    readonly issues: ReadonlyArray<ConfigIssue>,
+    // Every name used so far, including those of rejected steps, so that each duplicate is reported.
+    private readonly names: ReadonlySet<string> = new Set()
   ) {}
 
-  private names(): Set<string> {
-    const names = new Set<string>()
-    for (const group of this.groups) for (const step of group) names.add(step.name)
-    return names
-  }
-
   step(name: string, options: unknown): any {
-    const { issues, step } = checkStep(name, options, this.names())
+    const { issues, step } = checkStep(name, options, this.names)
     return new Definition(
       this.name,
       this.input,
       this.recovery,
       step === undefined || issues.length > 0 ? this.groups : [...this.groups, [step]],
-      [...this.issues, ...issues]
+      [...this.issues, ...issues],
+      new Set([...this.names, name])
     )
   }
 
   parallel(steps: Record<string, unknown>): any {
-    const seen = this.names()
+    const seen = new Set(this.names)
     const group: Array<Saga.StepDefinition> = []
     const issues: Array<ConfigIssue> = []
     const entries = typeof steps === "object" && steps !== null ? Object.entries(steps) : []
@@ -109,7 +106,8 @@ class Definition implements Saga.SagaDefinition<any, any, any, any> {
       this.input,
       this.recovery,
       issues.length > 0 ? this.groups : [...this.groups, group],
-      [...this.issues, ...issues]
+      [...this.issues, ...issues],
+      seen
     )
   }
 
