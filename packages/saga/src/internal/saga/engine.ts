@@ -76,8 +76,6 @@ interface Run {
   readonly sagaId: string
   readonly input: unknown
   readonly startedAt: number
-  /** Services the actions and compensations need; finalizers run outside the caller's context. */
-  readonly context: Context.Context<never>
   seq: number
   readonly results: Record<string, unknown>
   readonly compensated: Array<string>
@@ -90,10 +88,10 @@ interface Run {
 
 type Outcome = "completed" | "compensated" | "needs_attention"
 
-// The services of a saga are captured when it starts (or is registered), because
-// compensations run as finalizers, outside the caller's context.
-const provided = <A, E>(effect: Effect.Effect<A, E, any>, context: Context.Context<never>): Effect.Effect<A, E> =>
-  Effect.provide(effect, context) as Effect.Effect<A, E>
+// Actions and compensations run in the fiber that drives the saga (the scope is closed
+// there too), whose context holds their services: the caller's for `execute`, and the
+// context captured at registration for recovery.
+const erased = <A, E>(effect: Effect.Effect<A, E, any>): Effect.Effect<A, E> => effect as Effect.Effect<A, E>
 
 const keyOf = (sagaId: string, step: string): string => `${sagaId}:${step}`
 
@@ -153,14 +151,14 @@ const compensate = (
     const seq = run.seq++
     return Effect.gen(function*() {
       const at = yield* Clock.currentTimeMillis
-      const exit = yield* provided(step.compensate!({ ...context, output }), run.context).pipe(
+      const exit = yield* erased(step.compensate!({ ...context, output })).pipe(
         Effect.retry(run.env.retry),
         Effect.zipRight(
           run.env.store.append(run.sagaId, { seq, step: step.name, kind: "compensated", payload: undefined, at }).pipe(
             Effect.retry(run.env.retry)
           )
         ),
-        Effect.withSpan("saga.compensate", { attributes: { "saga.name": run.definition.name, "saga.step": step.name } }),
+        Effect.withSpan("saga.compensate", { captureStackTrace: false, attributes: { "saga.name": run.definition.name, "saga.step": step.name } }),
         Effect.exit
       )
       if (Exit.isSuccess(exit)) {
@@ -221,8 +219,8 @@ const runStep = (
       const context = stepContext(run, step, results)
       const start = yield* Clock.currentTimeNanos
       const exit = yield* Effect.exit(restore(
-        provided(step.run(context), run.context).pipe(
-          Effect.withSpan("saga.step", { attributes: { "saga.name": run.definition.name, "saga.step": step.name } })
+        erased(step.run(context)).pipe(
+          Effect.withSpan("saga.step", { captureStackTrace: false, attributes: { "saga.name": run.definition.name, "saga.step": step.name } })
         )
       ))
       const durationMs = Number((yield* Clock.currentTimeNanos) - start) / 1e6
@@ -340,8 +338,7 @@ const newRun = (
   definition: Saga.SagaDefinition.Any,
   sagaId: string,
   input: unknown,
-  startedAt: number,
-  context: Context.Context<never>
+  startedAt: number
 ): Run => ({
   env,
   definition,
@@ -349,7 +346,6 @@ const newRun = (
   sagaId,
   input,
   startedAt,
-  context,
   seq: 0,
   results: {},
   compensated: [],
@@ -369,10 +365,9 @@ const executeWith = <I, O, E, R>(
 ): Effect.Effect<O, Saga.ExecuteError<E>, R> =>
   Effect.gen(function*() {
     yield* validate(definition)
-    const context = (yield* Effect.context<R>()) as Context.Context<never>
     const sagaId = randomId()
     const startedAt = yield* Clock.currentTimeMillis
-    const run = newRun(env, definition, sagaId, input, startedAt, context)
+    const run = newRun(env, definition, sagaId, input, startedAt)
     const encodedInput = yield* Effect.mapError(Schema.encode(definition.input)(input), encodeError(run, "input"))
     env.active.add(sagaId)
     const result = yield* Effect.ensuring(
@@ -416,7 +411,7 @@ const executeWith = <I, O, E, R>(
     }
     return yield* Effect.failCause(result.cause as Cause.Cause<never>)
   }).pipe(
-    Effect.withSpan("saga.execute", { attributes: { "saga.name": definition.name } })
+    Effect.withSpan("saga.execute", { captureStackTrace: false, attributes: { "saga.name": definition.name } })
   )
 
 interface Registered {
@@ -462,7 +457,7 @@ const restoreRun = (
       )
       outputs.set(entry.step, output)
     }
-    const run = newRun(env, definition, record.id, input, now, registered.context)
+    const run = newRun(env, definition, record.id, input, now)
     run.seq = record.log.reduce((max, entry) => Math.max(max, entry.seq + 1), 0)
     for (const name of plan.completed) run.results[name] = outputs.get(name)
     return { run, plan, outputs }
@@ -511,7 +506,7 @@ const recoverOne = (
         plan._tag === "Compensate"
           ? () => Effect.fail("recovery compensates" as const)
           : (scope) => runGroups(run, scope, plan.remaining.map((group) => group.map((name) => steps.get(name)!)))
-      ),
+      ).pipe(Effect.provide(registered.context)),
       Effect.sync(() => env.active.delete(run.sagaId))
     )
     if (run.persistenceError !== undefined && result.outcome !== "completed") return Either.left(run.persistenceError)
@@ -612,11 +607,11 @@ export const make = <const D extends ReadonlyArray<Saga.SagaDefinition.Any> = []
             ? fail(claimed.left)
             : Effect.flatMap(
               recoverOne(env, registry.get(claimed.right.name)!, claimed.right),
-              Either.match({ onLeft: fail, onRight: (done) => Effect.sync(() => recovered.push(done)) })
+              Either.match({ onLeft: fail, onRight: (done) => Effect.sync(() => void recovered.push(done)) })
             ), { concurrency: decoded.recoveryConcurrency ?? 4, discard: true })
       }
       return { recovered, failed }
-    }).pipe(Effect.withSpan("saga.recover"))
+    }).pipe(Effect.withSpan("saga.recover", { captureStackTrace: false }))
 
     const service: Saga.Saga = {
       name,
