@@ -20,6 +20,9 @@ interface Entry {
   readonly log: Array<SagaStore.LogEntry>
 }
 
+const byAge = (a: Entry, b: Entry): number =>
+  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
 const snapshot = (entry: Entry): SagaStore.SagaRecord => ({ ...entry, log: [...entry.log] })
 
 const summary = (entry: Entry): SagaStore.SagaSummary => {
@@ -29,7 +32,6 @@ const summary = (entry: Entry): SagaStore.SagaSummary => {
 
 /** @internal */
 export const make = (): SagaStore.SagaStore => {
-  // Insertion order is creation order, which is the order recovery takes sagas in.
   const sagas = new Map<string, Entry>()
   return {
     label: "SagaStore.memory",
@@ -72,13 +74,12 @@ export const make = (): SagaStore.SagaStore => {
     claim: (request) =>
       Effect.sync(() => {
         const names = new Set(request.names)
+        const orphans = [...sagas.values()].filter((saga) =>
+          saga.status === "running" && names.has(saga.name) &&
+          (saga.leaseUntil <= request.now || (saga.owner === request.owner && saga.incarnation !== request.incarnation))
+        ).sort(byAge).slice(0, Math.max(0, request.limit))
         const taken: Array<Either.Either<SagaStore.SagaRecord, PersistenceError>> = []
-        for (const saga of sagas.values()) {
-          if (taken.length >= request.limit) break
-          if (saga.status !== "running" || !names.has(saga.name)) continue
-          const orphaned = saga.leaseUntil <= request.now ||
-            (saga.owner === request.owner && saga.incarnation !== request.incarnation)
-          if (!orphaned) continue
+        for (const saga of orphans) {
           saga.owner = request.owner
           saga.incarnation = request.incarnation
           saga.leaseUntil = request.leaseUntil
@@ -95,12 +96,7 @@ export const make = (): SagaStore.SagaStore => {
       }),
     list: (status, limit) =>
       Effect.sync(() => {
-        const out: Array<SagaStore.SagaSummary> = []
-        for (const saga of sagas.values()) {
-          if (out.length >= limit) break
-          if (saga.status === status) out.push(summary(saga))
-        }
-        return out
+        return [...sagas.values()].filter((saga) => saga.status === status).sort(byAge).slice(0, limit).map(summary)
       }),
     count: (status) =>
       Effect.sync(() => {

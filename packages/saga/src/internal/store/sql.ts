@@ -4,6 +4,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type InvalidConfigError, PersistenceError } from "@integration-patterns/core/Errors"
 import { decodeOptions, Name, PositiveInt } from "@integration-patterns/core/internal/validation"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -292,13 +293,20 @@ export const layerSql = (
 const sqlError = (label: string) => (error: SqlError | { readonly message: string }): PersistenceError =>
   new PersistenceError({ store: label, reason: "Unavailable", detail: error.message, cause: error })
 
+const asMessage = (u: unknown): { readonly message: string } =>
+  typeof u === "object" && u !== null && "message" in u && typeof u.message === "string"
+    ? u as { readonly message: string }
+    : { message: String(u) }
+
 /** @internal */
 export const layerSqlite = (
   options: SagaStore.SqliteOptions
 ): Layer.Layer<SagaStore.SagaStore, PersistenceError | InvalidConfigError> =>
   Layer.unwrapEffect(Effect.map(decodeOptions("SagaStore", SqliteOptionsSchema, options), (decoded) => {
+    // better-sqlite3 throws (a defect) when the file cannot be opened: that is an
+    // unavailable store, not a bug.
     const client = SqliteClient.layer({ filename: decoded.filename }).pipe(
-      Layer.mapError(sqlError("SagaStore.sqlite"))
+      Layer.catchAllCause((cause) => Layer.fail(sqlError("SagaStore.sqlite")(asMessage(Cause.squash(cause)))))
     )
     // WAL is set by the client; `synchronous` decides what a commit survives (see SqliteOptions).
     const pragmas = Layer.effectDiscard(Effect.gen(function*() {
