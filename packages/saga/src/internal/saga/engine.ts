@@ -54,7 +54,8 @@ interface Counters {
   recovered: number
 }
 
-interface Env {
+/** @internal */
+export interface Env {
   readonly store: SagaStoreService
   readonly bus: PatternEventsService
   readonly retry: Schedule.Schedule<unknown, unknown>
@@ -358,7 +359,29 @@ const newRun = (
 
 const randomId = (): string => globalThis.crypto.randomUUID()
 
-const executeWith = <I, O, E, R>(
+/**
+ * An engine without a service around it: no lease renewal, no registry entry. The
+ * Promise facade uses it with a memory store.
+ *
+ * @internal
+ */
+export const unsafeMakeEnv = (options: {
+  readonly store: SagaStoreService
+  readonly bus: PatternEventsService
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  readonly enableMetrics: boolean
+}): Env => ({
+  ...options,
+  owner: hostname(),
+  incarnation: randomId(),
+  leaseMillis: Duration.toMillis(Duration.days(365)),
+  active: new Set(),
+  counters: { started: 0, completed: 0, compensated: 0, needsAttention: 0, recovered: 0 },
+  metrics: new Map()
+})
+
+/** @internal */
+export const executeWith = <I, O, E, R>(
   env: Env,
   definition: Saga.SagaDefinition<I, O, E, R>,
   input: I
@@ -643,7 +666,8 @@ export const make = <const D extends ReadonlyArray<Saga.SagaDefinition.Any> = []
     return service
   })
 
-const stats = (name: string, env: Env): Saga.Stats => ({
+/** @internal */
+export const stats = (name: string, env: Env): Saga.Stats => ({
   name,
   workerId: env.owner,
   running: env.active.size,
