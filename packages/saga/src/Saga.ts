@@ -391,11 +391,18 @@ export interface Options<D extends ReadonlyArray<SagaDefinition.Any> = ReadonlyA
   /**
    * This worker's identity, stored as the owner of the sagas it runs. A worker
    * restarted under the same id takes back its sagas at once; another worker waits for
-   * their lease to run out. Defaults to the host name.
+   * their lease to run out. Defaults to the host name: give each process on one host
+   * an id of its own, stable across its restarts.
    */
   readonly workerId?: string
   /** How long a worker holds a saga without renewing it. Defaults to 30 seconds; renewed every third of it. */
   readonly leaseDuration?: Duration.DurationInput
+  /**
+   * Runs {@link recover} in the background at this interval, so that this worker also
+   * takes over the sagas of workers that died while it runs. Defaults to off: recover
+   * at start-up only.
+   */
+  readonly recoveryInterval?: Duration.DurationInput
   /** Sagas recovered at once. Defaults to 4. */
   readonly recoveryConcurrency?: number
   /** Sagas claimed per query during recovery. Defaults to 100. */

@@ -240,6 +240,21 @@ describe("Saga.recover", () => {
       }), { definitions: [booking(log)] }, log)
   })
 
+  it.effect("recovers in the background every recoveryInterval when asked to", () => {
+    const log = journal()
+    return withStore((store) =>
+      Effect.gen(function*() {
+        yield* leaveBehind(store, { id: "s1", owner: "node-b", leaseUntil: 30_000, log: [["completed", "flight", flightOutput]] })
+        yield* TestClock.adjust("59 seconds")
+        expect(log.entries).toEqual([])
+        yield* TestClock.adjust("1 second")
+        expect(log.entries).toEqual(["cancel flight 12A 1970-01-01T00:00:00.000Z s1:flight"])
+        expect(Option.getOrThrow(yield* store.get("s1")).status).toBe("compensated")
+        const stats = yield* Effect.flatMap(Saga.Saga, (saga) => saga.stats)
+        expect(stats.recovered).toBe(1)
+      }), { definitions: [booking(log)], recoveryInterval: "1 minute" }, log)
+  })
+
   it.effect("registers definitions at runtime, with the services they need", () => {
     const log = journal()
     class Mailer extends Effect.Tag("Mailer")<Mailer, { readonly send: (to: string) => Effect.Effect<void> }>() {}

@@ -39,6 +39,7 @@ const OptionsSchema = Schema.Struct({
   workerId: Schema.optional(Name),
   leaseDuration: Schema.optional(PositiveDuration),
   recoveryConcurrency: Schema.optional(PositiveInt),
+  recoveryInterval: Schema.optional(PositiveDuration),
   recoveryBatchSize: Schema.optional(PositiveInt)
 })
 
@@ -635,6 +636,14 @@ export const make = <const D extends ReadonlyArray<Saga.SagaDefinition.Any> = []
       }
       return { recovered, failed }
     }).pipe(Effect.withSpan("saga.recover", { captureStackTrace: false }))
+
+    if (decoded.recoveryInterval !== undefined) {
+      const interval = decoded.recoveryInterval
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+        Effect.sleep(interval),
+        recover.pipe(Effect.catchAll((error) => Effect.logWarning("saga recovery failed", error)))
+      )))
+    }
 
     const service: Saga.Saga = {
       name,
