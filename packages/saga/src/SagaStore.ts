@@ -12,9 +12,10 @@
 import type { InvalidConfigError, PersistenceError } from "@integration-patterns/core/Errors"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import { decodeOptions } from "@integration-patterns/core/internal/validation"
+import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as memory from "./internal/store/memory.js"
@@ -265,9 +266,17 @@ export const layerSql: (
  * @since 0.1.0
  * @category Layers
  */
-export const layerSqlite: (
+export const layerSqlite = (
   options: SqliteOptions
-) => Layer.Layer<SagaStore, PersistenceError | InvalidConfigError> = sql.layerSqlite
+): Layer.Layer<SagaStore, PersistenceError | InvalidConfigError> =>
+  // The driver is loaded when the layer is built, so that PostgreSQL users do not load SQLite.
+  Layer.unwrapEffect(
+    Effect.zipWith(
+      decodeOptions("SagaStore", sql.SqliteOptionsSchema, options),
+      Effect.promise(() => import("./internal/store/sqlite.js")),
+      (decoded, sqlite) => sqlite.layerSqlite(decoded)
+    )
+  )
 
 /**
  * PostgreSQL, for several processes: recovery workers claim unfinished sagas with
@@ -276,6 +285,14 @@ export const layerSqlite: (
  * @since 0.1.0
  * @category Layers
  */
-export const layerPg: (
+export const layerPg = (
   options: PgOptions
-) => Layer.Layer<SagaStore, PersistenceError | InvalidConfigError> = sql.layerPg
+): Layer.Layer<SagaStore, PersistenceError | InvalidConfigError> =>
+  // The driver is loaded when the layer is built, so that SQLite users do not load pg.
+  Layer.unwrapEffect(
+    Effect.zipWith(
+      decodeOptions("SagaStore", sql.PgOptionsSchema, options),
+      Effect.promise(() => import("./internal/store/pg.js")),
+      (decoded, pg) => pg.layerPg(decoded)
+    )
+  )

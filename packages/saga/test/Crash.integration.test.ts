@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe } from "@effect/vitest"
+import { afterAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { SagaStore } from "../src/index.js"
-import { crashChain, killPoints } from "./crash/harness.js"
+import { killChains, runChain } from "./crash/harness.js"
 
 // The same crash test against PostgreSQL; each chain has tables of its own.
 const dir = mkdtempSync(join(tmpdir(), "saga-crash-pg-"))
@@ -31,29 +31,27 @@ const statusOf = (prefix: string) => (sagaId: string) =>
   )
 
 describe.concurrent("crash recovery with PostgreSQL (kill -9)", () => {
-  describe.sequential("compensating recovery (the default)", () => {
-    const prefix = `crash_${run}_compensate`
-    crashChain({
-      get store() {
-        return { pg: databaseUrl(), prefix }
-      },
-      effects: join(dir, "compensate.effects"),
-      recovery: "compensate",
-      killPoints,
-      statusOf: statusOf(prefix)
-    })
+  killChains.forEach((killPoints, i) => {
+    it(`compensates every completed step exactly once, in reverse order, after a kill at ${killPoints.join(", ")}`, () => {
+      const prefix = `crash_${run}_compensate_${i}`
+      return runChain({
+        store: { pg: databaseUrl(), prefix },
+        effects: join(dir, `compensate-${i}.effects`),
+        recovery: "compensate",
+        killPoints,
+        statusOf: statusOf(prefix)
+      })
+    }, 180_000)
   })
 
-  describe.sequential("forward recovery", () => {
+  it("resumes forward after a kill at after:s2 when the definition says so", () => {
     const prefix = `crash_${run}_forward`
-    crashChain({
-      get store() {
-        return { pg: databaseUrl(), prefix }
-      },
+    return runChain({
+      store: { pg: databaseUrl(), prefix },
       effects: join(dir, "forward.effects"),
       recovery: "forward",
       killPoints: ["after:s2"],
       statusOf: statusOf(prefix)
     })
-  })
+  }, 180_000)
 })

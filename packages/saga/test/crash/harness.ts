@@ -2,7 +2,7 @@ import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { expect, it } from "@effect/vitest"
+import { expect } from "@effect/vitest"
 import type { Saga } from "../../src/index.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -100,9 +100,9 @@ export interface ChainOptions {
  * and is killed at the next kill point; the last one only recovers. So every kill is
  * followed by recovery in a new process, with one process per kill point.
  */
-export const crashChain = (options: ChainOptions) => {
+export const runChain = async (options: ChainOptions): Promise<void> => {
   let previous: Killed | undefined
-  const next = async (killAt: string | undefined) => {
+  for (const killAt of [...options.killPoints, undefined]) {
     const child = await runChild({
       store: options.store,
       effects: options.effects,
@@ -110,70 +110,62 @@ export const crashChain = (options: ChainOptions) => {
       recover: previous !== undefined,
       ...(killAt === undefined ? {} : { killAt })
     })
-    const output = `${child.stdout}\n${child.stderr}`
-    if (killAt === undefined) expect(child.code, output).toBe(0)
-    else expect(child.signal, output).toBe("SIGKILL")
+    const context = `${previous === undefined ? "" : `recovery after the kill at ${previous.killAt}; `}${
+      killAt === undefined ? "" : `run killed at ${killAt}`
+    }\n${child.stdout}\n${child.stderr}`
+    if (killAt === undefined) expect(child.code, context).toBe(0)
+    else expect(child.signal, context).toBe("SIGKILL")
     if (previous !== undefined) {
       const [report] = lines(child.stdout, "report")
-      expect(report, output).toBeDefined()
-      check(previous, JSON.parse(report!) as Report)
+      expect(report, context).toBeDefined()
+      check(options, previous, JSON.parse(report!) as Report, context)
       // No saga is lost: none is left running once recovery is done.
-      expect(lines(child.stdout, "running")).toEqual(["0"])
+      expect(lines(child.stdout, "running"), context).toEqual(["0"])
+      const compensating = options.recovery === "compensate"
+      expect(await options.statusOf(previous.b), context).toBe(compensating ? "compensated" : "completed")
+      expect(await options.statusOf(previous.a), context).toBe("completed")
     }
     if (killAt === undefined) return
-    expect(child.stdout).toContain(`@@at ${killAt}\n`)
+    expect(child.stdout, context).toContain(`@@at ${killAt}\n`)
     const sagas = new Map(lines(child.stdout, "saga").map((line) => line.split(" ") as [string, string]))
     previous = { killAt, a: sagas.get("A")!, b: sagas.get("B")! }
-    expect(previous.a).toBeDefined()
-    expect(previous.b).toBeDefined()
+    expect(previous.a, context).toBeDefined()
+    expect(previous.b, context).toBeDefined()
   }
-
-  const check = (killed: Killed, report: Report) => {
-    const done = completedBefore(killed.killAt)
-    const b = effectsOf(options.effects, killed.b)
-    if (options.recovery === "compensate") {
-      // Every completed step compensated exactly once, in reverse order, after every
-      // action; nothing that did not complete.
-      expect(b).toEqual([
-        ...done.map((step) => `do B ${step} ${killed.b}:${step}`),
-        ...done.slice().reverse().map((step) => `undo B ${step} ${killed.b}:${step} ${steps.indexOf(step) + 1}`)
-      ])
-    } else {
-      // The remaining steps ran, each exactly once; nothing was compensated.
-      expect(b).toEqual(steps.map((step) => `do B ${step} ${killed.b}:${step}`))
-    }
-    expect(report).toEqual({
-      recovered: [{
-        sagaId: killed.b,
-        saga: "crash-test",
-        action: options.recovery === "compensate" ? "compensated" : "resumed",
-        outcome: options.recovery === "compensate" ? "compensated" : "completed"
-      }],
-      failed: []
-    })
-    // Saga A had completed before the kill: recovery left it alone.
-    expect(effectsOf(options.effects, killed.a)).toEqual(steps.map((step) => `do A ${step} ${killed.a}:${step}`))
-  }
-
-  const checkStatus = async () => {
-    if (previous === undefined) return
-    expect(await options.statusOf(previous.b)).toBe(options.recovery === "compensate" ? "compensated" : "completed")
-    expect(await options.statusOf(previous.a)).toBe("completed")
-  }
-
-  options.killPoints.forEach((killAt, i) => {
-    const title = i === 0
-      ? `kills a run with SIGKILL at ${killAt}`
-      : `recovers in a new process after the kill at ${options.killPoints[i - 1]}, then kills a run at ${killAt}`
-    it(title, async () => {
-      await next(killAt)
-    }, 120_000)
-  })
-  it(`recovers in a new process after the kill at ${options.killPoints.at(-1)}`, async () => {
-    await next(undefined)
-    await checkStatus()
-  }, 120_000)
 }
 
-/** Every step boundary of B in turn, and the middle of a step. */
-export const killPoints = ["started", "after:s1", "after:s2", "after:s3", "after:s4", "during:s3"]
+const check = (options: ChainOptions, killed: Killed, report: Report, context: string) => {
+  const done = completedBefore(killed.killAt)
+  const b = effectsOf(options.effects, killed.b)
+  if (options.recovery === "compensate") {
+    // Every completed step compensated exactly once, in reverse order, after every
+    // action; nothing that did not complete.
+    expect(b, context).toEqual([
+      ...done.map((step) => `do B ${step} ${killed.b}:${step}`),
+      ...done.slice().reverse().map((step) => `undo B ${step} ${killed.b}:${step} ${steps.indexOf(step) + 1}`)
+    ])
+  } else {
+    // The remaining steps ran, each exactly once; nothing was compensated.
+    expect(b, context).toEqual(steps.map((step) => `do B ${step} ${killed.b}:${step}`))
+  }
+  expect(report, context).toEqual({
+    recovered: [{
+      sagaId: killed.b,
+      saga: "crash-test",
+      action: options.recovery === "compensate" ? "compensated" : "resumed",
+      outcome: options.recovery === "compensate" ? "compensated" : "completed"
+    }],
+    failed: []
+  })
+  // Saga A had completed before the kill: recovery left it alone.
+  expect(effectsOf(options.effects, killed.a), context).toEqual(steps.map((step) => `do A ${step} ${killed.a}:${step}`))
+}
+
+/**
+ * Every step boundary of B in turn (started, after each step), and the middle of a
+ * step, in two chains that run side by side.
+ */
+export const killChains: ReadonlyArray<ReadonlyArray<string>> = [
+  ["started", "after:s1", "after:s2"],
+  ["after:s3", "after:s4", "during:s3"]
+]

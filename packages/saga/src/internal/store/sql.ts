@@ -1,16 +1,12 @@
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type InvalidConfigError, PersistenceError } from "@integration-patterns/core/Errors"
 import { decodeOptions, Name, PositiveInt } from "@integration-patterns/core/internal/validation"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as SagaStore from "../../SagaStore.js"
 import { tag } from "./tag.js"
@@ -52,13 +48,15 @@ const Identifier = Name.pipe(
 
 const SqlOptionsSchema = Schema.Struct({ tablePrefix: Schema.optional(Identifier) })
 
-const SqliteOptionsSchema = Schema.Struct({
+/** @internal */
+export const SqliteOptionsSchema = Schema.Struct({
   ...SqlOptionsSchema.fields,
   filename: Name,
   synchronous: Schema.optional(Schema.Literal("NORMAL", "FULL"))
 })
 
-const PgOptionsSchema = Schema.Struct({
+/** @internal */
+export const PgOptionsSchema = Schema.Struct({
   ...SqlOptionsSchema.fields,
   url: Schema.Union(Schema.String, Schema.Redacted(Schema.String)),
   maxConnections: Schema.optional(PositiveInt)
@@ -290,42 +288,6 @@ export const layerSql = (
 ): Layer.Layer<SagaStore.SagaStore, PersistenceError | InvalidConfigError, SqlClient.SqlClient> =>
   Layer.effect(tag, make(options))
 
-const sqlError = (label: string) => (error: SqlError | { readonly message: string }): PersistenceError =>
+/** @internal */
+export const unavailableError = (label: string) => (error: { readonly message: string }): PersistenceError =>
   new PersistenceError({ store: label, reason: "Unavailable", detail: error.message, cause: error })
-
-const asMessage = (u: unknown): { readonly message: string } =>
-  typeof u === "object" && u !== null && "message" in u && typeof u.message === "string"
-    ? u as { readonly message: string }
-    : { message: String(u) }
-
-/** @internal */
-export const layerSqlite = (
-  options: SagaStore.SqliteOptions
-): Layer.Layer<SagaStore.SagaStore, PersistenceError | InvalidConfigError> =>
-  Layer.unwrapEffect(Effect.map(decodeOptions("SagaStore", SqliteOptionsSchema, options), (decoded) => {
-    // better-sqlite3 throws (a defect) when the file cannot be opened: that is an
-    // unavailable store, not a bug.
-    const client = SqliteClient.layer({ filename: decoded.filename }).pipe(
-      Layer.catchAllCause((cause) => Layer.fail(sqlError("SagaStore.sqlite")(asMessage(Cause.squash(cause)))))
-    )
-    // WAL is set by the client; `synchronous` decides what a commit survives (see SqliteOptions).
-    const pragmas = Layer.effectDiscard(Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql.unsafe(`PRAGMA synchronous = ${decoded.synchronous ?? "NORMAL"}`)
-      yield* sql.unsafe("PRAGMA busy_timeout = 5000")
-    }).pipe(Effect.mapError(sqlError("SagaStore.sqlite"))))
-    const store = layerSql(decoded.tablePrefix === undefined ? {} : { tablePrefix: decoded.tablePrefix })
-    return Layer.provide(Layer.merge(store, pragmas), client)
-  }))
-
-/** @internal */
-export const layerPg = (
-  options: SagaStore.PgOptions
-): Layer.Layer<SagaStore.SagaStore, PersistenceError | InvalidConfigError> =>
-  Layer.unwrapEffect(Effect.map(decodeOptions("SagaStore", PgOptionsSchema, options), (decoded) => {
-    const client = PgClient.layer({
-      url: typeof decoded.url === "string" ? Redacted.make(decoded.url) : decoded.url,
-      maxConnections: decoded.maxConnections ?? 10
-    }).pipe(Layer.mapError(sqlError("SagaStore.pg")))
-    return Layer.provide(layerSql(decoded.tablePrefix === undefined ? {} : { tablePrefix: decoded.tablePrefix }), client)
-  }))
