@@ -98,6 +98,29 @@ describe("SagaStore.layerPg", () => {
       yield* Fiber.join(holder)
     }), 30_000)
 
+  it.live("gives a typed Decode error for a saga whose stored record is corrupt, and reads the others", () =>
+    Effect.gen(function*() {
+      const prefix = uniquePrefix()
+      const layer = SagaStore.layerPg({ url: databaseUrl(), tablePrefix: prefix, maxConnections: 2 })
+      yield* Effect.gen(function*() {
+        const s = yield* SagaStore.SagaStore
+        for (const id of ["good", "bad"]) {
+          yield* s.create({ id, name: "n", input: { id }, owner: "w", incarnation: "i", leaseUntil: 0, at: 1 })
+          yield* s.append(id, { seq: 0, step: "s", kind: "completed", payload: 1, at: 1 })
+        }
+      }).pipe(Effect.provide(layer))
+      yield* Effect.gen(function*() {
+        const sql = yield* PgClient.PgClient
+        yield* sql`UPDATE ${sql(`${prefix}_log`)} SET payload = '{not json' WHERE saga_id = 'bad'`
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl()) })))
+      const claimed = yield* Effect.flatMap(
+        SagaStore.SagaStore,
+        (s) => s.claim({ names: ["n"], owner: "w2", incarnation: "j", now: 10, leaseUntil: 20, limit: 10 })
+      ).pipe(Effect.provide(layer))
+      expect(claimed.map((c) => Either.isLeft(c) ? `left ${c.left.reason} ${c.left.key}` : `right ${c.right.id}`))
+        .toEqual(["left Decode bad", "right good"])
+    }), 30_000)
+
   it.live("fails with PersistenceError (Unavailable) when the server cannot be reached", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
