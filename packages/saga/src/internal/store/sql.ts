@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import { type InvalidConfigError, PersistenceError } from "@integration-patterns/core/Errors"
 import { decodeOptions, Name, PositiveInt } from "@integration-patterns/core/internal/validation"
 import * as Effect from "effect/Effect"
@@ -118,23 +119,52 @@ const assemble = (
 const rowId = (row: unknown): string => String((row as { readonly id?: unknown; readonly saga_id?: unknown }).id)
 
 /**
+ * Runs SQL text with its parameters: through the client (each statement takes a
+ * pooled connection), or on one connection the store holds for its lifetime.
+ *
+ * @internal
+ */
+export type Execute = (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+
+/** @internal */
+export const throughClient = (sql: SqlClient.SqlClient): Execute => (text, params) => sql.unsafe(text, params)
+
+/**
  * A store over any `SqlClient`. Every write is one autocommitted statement, so each
  * transition is durable when the write returns (as durable as the database's own
  * settings make a commit).
  *
  * @internal
  */
-export const make = (
+export const makeWith = (
+  sql: SqlClient.SqlClient,
+  execute: Execute,
   options: SagaStore.SqlOptions = {}
-): Effect.Effect<SagaStore.SagaStore, PersistenceError | InvalidConfigError, SqlClient.SqlClient> =>
+): Effect.Effect<SagaStore.SagaStore, PersistenceError | InvalidConfigError> =>
   Effect.gen(function*() {
     const decoded = yield* decodeOptions("SagaStore", SqlOptionsSchema, options)
-    const sql = yield* SqlClient.SqlClient
     const prefix = decoded.tablePrefix ?? "saga"
     const dialect = sql.onDialectOrElse({ pg: () => "pg" as const, sqlite: () => "sqlite" as const, orElse: () => "sql" })
     const label = `SagaStore.${dialect}`
     const instances = sql(`${prefix}_instances`)
     const logTable = sql(`${prefix}_log`)
+
+    // Statements are built with the client's templates (identifiers and placeholders in
+    // its dialect) and run through `execute`.
+    const run = <A extends object>(statement: Statement.Statement<A>): Effect.Effect<ReadonlyArray<A>, SqlError> =>
+      Effect.suspend(() => {
+        const [text, params] = statement.compile()
+        return execute(text, params)
+      })
+    // The writes of every transition are compiled once; only their parameters change.
+    const textOf = (statement: Statement.Statement<object>): string => statement.compile()[0]
+    const createText = textOf(sql`INSERT INTO ${instances}
+      (id, name, status, input, owner, incarnation, lease_until, detail, created_at, updated_at)
+      VALUES (${""}, ${""}, 'running', ${""}, ${""}, ${""}, ${0}, NULL, ${0}, ${0})`)
+    const appendText = textOf(sql`INSERT INTO ${logTable} (saga_id, seq, step, kind, payload, at)
+      VALUES (${""}, ${0}, ${""}, ${""}, ${""}, ${0})`)
+    const finishText = textOf(sql`UPDATE ${instances} SET status = ${""}, detail = ${""}, updated_at = ${0},
+      owner = NULL, incarnation = NULL WHERE id = ${""}`)
 
     const unavailable = (key?: string) => (error: SqlError): PersistenceError =>
       new PersistenceError({
@@ -146,7 +176,7 @@ export const make = (
       })
 
     const ddl = Effect.all([
-      sql`CREATE TABLE IF NOT EXISTS ${instances} (
+      run(sql`CREATE TABLE IF NOT EXISTS ${instances} (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -157,9 +187,9 @@ export const make = (
         detail TEXT,
         created_at BIGINT NOT NULL,
         updated_at BIGINT NOT NULL
-      )`,
-      sql`CREATE INDEX IF NOT EXISTS ${sql(`${prefix}_instances_status`)} ON ${instances} (status, name, created_at)`,
-      sql`CREATE TABLE IF NOT EXISTS ${logTable} (
+      )`),
+      run(sql`CREATE INDEX IF NOT EXISTS ${sql(`${prefix}_instances_status`)} ON ${instances} (status, name, created_at)`),
+      run(sql`CREATE TABLE IF NOT EXISTS ${logTable} (
         saga_id TEXT NOT NULL,
         seq INTEGER NOT NULL,
         step TEXT NOT NULL,
@@ -167,13 +197,13 @@ export const make = (
         payload TEXT,
         at BIGINT NOT NULL,
         PRIMARY KEY (saga_id, seq)
-      )`
+      )`)
     ], { discard: true })
     // Several processes may start at once against one PostgreSQL database; an advisory
     // lock serialises their CREATE TABLE IF NOT EXISTS, which is not atomic there.
     yield* (dialect === "pg"
       ? sql.withTransaction(
-        Effect.zipRight(sql`SELECT pg_advisory_xact_lock(hashtext(${`integration-patterns:${prefix}`}))`, ddl)
+        Effect.zipRight(run(sql`SELECT pg_advisory_xact_lock(hashtext(${`integration-patterns:${prefix}`}))`), ddl)
       )
       : ddl).pipe(Effect.mapError(unavailable()))
 
@@ -181,8 +211,10 @@ export const make = (
       ids: ReadonlyArray<string>
     ): Effect.Effect<ReadonlyArray<Either.Either<SagaStore.SagaRecord, PersistenceError>>, PersistenceError> =>
       ids.length === 0 ? Effect.succeed([]) : Effect.gen(function*() {
-        const rows = yield* sql`SELECT * FROM ${instances} WHERE ${sql.in("id", ids)} ORDER BY created_at, id`
-        const logRows = yield* sql`SELECT * FROM ${logTable} WHERE ${sql.in("saga_id", ids)} ORDER BY saga_id, seq`
+        const rows = yield* run(sql`SELECT * FROM ${instances} WHERE ${sql.in("id", ids)} ORDER BY created_at, id`)
+        const logRows = yield* run(
+          sql`SELECT * FROM ${logTable} WHERE ${sql.in("saga_id", ids)} ORDER BY saga_id, seq`
+        )
         const logs = new Map<string, Array<unknown>>()
         for (const row of logRows) {
           const id = String((row as { readonly saga_id?: unknown }).saga_id)
@@ -197,31 +229,24 @@ export const make = (
       label,
       create: (saga) =>
         Effect.flatMap(toJson(label, saga.id, saga.input), (input) =>
-          sql`INSERT INTO ${instances} ${
-            sql.insert({
-              id: saga.id,
-              name: saga.name,
-              status: "running",
-              input: input ?? "null",
-              owner: saga.owner,
-              incarnation: saga.incarnation,
-              lease_until: saga.leaseUntil,
-              detail: null,
-              created_at: saga.at,
-              updated_at: saga.at
-            })
-          }`.pipe(Effect.asVoid, Effect.mapError(unavailable(saga.id)))),
+          execute(createText, [
+            saga.id,
+            saga.name,
+            input ?? "null",
+            saga.owner,
+            saga.incarnation,
+            saga.leaseUntil,
+            saga.at,
+            saga.at
+          ]).pipe(Effect.asVoid, Effect.mapError(unavailable(saga.id)))),
       append: (sagaId, entry) =>
         Effect.flatMap(toJson(label, sagaId, entry.payload), (payload) =>
-          sql`INSERT INTO ${logTable} ${
-            sql.insert({ saga_id: sagaId, seq: entry.seq, step: entry.step, kind: entry.kind, payload, at: entry.at })
-          }`.pipe(Effect.asVoid, Effect.mapError(unavailable(sagaId)))),
+          execute(appendText, [sagaId, entry.seq, entry.step, entry.kind, payload, entry.at]).pipe(
+            Effect.asVoid,
+            Effect.mapError(unavailable(sagaId))
+          )),
       finish: (sagaId, status, detail, at) =>
-        sql`UPDATE ${instances} SET status = ${status}, detail = ${detail}, updated_at = ${at},
-          owner = NULL, incarnation = NULL WHERE id = ${sagaId}`.pipe(
-          Effect.asVoid,
-          Effect.mapError(unavailable(sagaId))
-        ),
+        execute(finishText, [status, detail, at, sagaId]).pipe(Effect.asVoid, Effect.mapError(unavailable(sagaId))),
       get: (sagaId) =>
         Effect.flatMap(load([sagaId]), (found) =>
           found.length === 0
@@ -236,8 +261,8 @@ export const make = (
           ORDER BY created_at, id LIMIT ${request.limit}${
           sql.literal(dialect === "pg" ? " FOR UPDATE SKIP LOCKED" : "")
         }`
-        return sql`UPDATE ${instances} SET owner = ${request.owner}, incarnation = ${request.incarnation},
-          lease_until = ${request.leaseUntil} WHERE id IN (${candidates}) RETURNING id`.pipe(
+        return run(sql`UPDATE ${instances} SET owner = ${request.owner}, incarnation = ${request.incarnation},
+          lease_until = ${request.leaseUntil} WHERE id IN (${candidates}) RETURNING id`).pipe(
           Effect.mapError(unavailable()),
           Effect.flatMap((rows) => load(rows.map(rowId)))
         )
@@ -245,14 +270,14 @@ export const make = (
       renew: (incarnation, sagaIds, leaseUntil) =>
         sagaIds.length === 0
           ? Effect.void
-          : sql`UPDATE ${instances} SET lease_until = ${leaseUntil}
-              WHERE incarnation = ${incarnation} AND ${sql.in("id", sagaIds)}`.pipe(
+          : run(sql`UPDATE ${instances} SET lease_until = ${leaseUntil}
+              WHERE incarnation = ${incarnation} AND ${sql.in("id", sagaIds)}`).pipe(
             Effect.asVoid,
             Effect.mapError(unavailable())
           ),
       list: (status, limit) =>
-        sql`SELECT id, name, status, owner, incarnation, lease_until, detail, created_at, updated_at
-          FROM ${instances} WHERE status = ${status} ORDER BY created_at, id LIMIT ${limit}`.pipe(
+        run(sql`SELECT id, name, status, owner, incarnation, lease_until, detail, created_at, updated_at
+          FROM ${instances} WHERE status = ${status} ORDER BY created_at, id LIMIT ${limit}`).pipe(
           Effect.mapError(unavailable()),
           Effect.flatMap((rows) =>
             Effect.forEach(rows, (row) =>
@@ -274,13 +299,19 @@ export const make = (
           )
         ),
       count: (status) =>
-        sql<{ readonly n: number | string }>`SELECT COUNT(*) AS n FROM ${instances} WHERE status = ${status}`.pipe(
+        run(sql<{ readonly n: number | string }>`SELECT COUNT(*) AS n FROM ${instances} WHERE status = ${status}`).pipe(
           Effect.map((rows) => Number(rows[0]?.n ?? 0)),
           Effect.mapError(unavailable())
         )
     }
     return store
   })
+
+/** @internal */
+export const make = (
+  options: SagaStore.SqlOptions = {}
+): Effect.Effect<SagaStore.SagaStore, PersistenceError | InvalidConfigError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => makeWith(sql, throughClient(sql), options))
 
 /** @internal */
 export const layerSql = (
