@@ -1,6 +1,7 @@
 /**
  * @since 0.1.0
  */
+export * as Bulkhead from "./Bulkhead.js"
 export * as Errors from "./Errors.js"
 export * from "./Errors.js"
 export * as IntegrationPatterns from "./IntegrationPatterns.js"
@@ -8,3 +9,4 @@ export * as Metrics from "./Metrics.js"
 export * as PatternEvents from "./PatternEvents.js"
 export * as RequestResponse from "./RequestResponse.js"
 export * as RateLimiter from "./RateLimiter.js"
+export * as CircuitBreaker from "./CircuitBreaker.js"

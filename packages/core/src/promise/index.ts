@@ -19,3 +19,13 @@ export {
   type RateLimiterWindowOptions,
   rateLimitHeaders
 } from "./RateLimiter.js"
+export * from "./CircuitBreaker.js"
+export {
+  Bulkhead,
+  type BulkheadExecuteOptions,
+  type BulkheadKeyStats,
+  type BulkheadOptions,
+  type BulkheadStats,
+  KeyedBulkhead,
+  type KeyedBulkheadStats
+} from "./Bulkhead.js"
