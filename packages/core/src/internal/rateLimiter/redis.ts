@@ -63,9 +63,15 @@ const isNoScript = (error: unknown): boolean => error instanceof Error && error.
  */
 export class RedisConnection {
   private readonly swallow = () => {}
+  /** Called each time the client (re)connects. */
+  readonly onReady = new Set<() => void>()
+  private readonly notifyReady = () => {
+    for (const listener of this.onReady) listener()
+  }
 
   constructor(readonly client: Redis | Cluster, private readonly owned: boolean) {
     client.on("error", this.swallow)
+    client.on("ready", this.notifyReady)
   }
 
   static open(settings: RedisSettings): RedisConnection {
@@ -113,6 +119,7 @@ export class RedisConnection {
   }
 
   close(): Promise<void> {
+    this.client.off("ready", this.notifyReady)
     if (!this.owned) {
       this.client.off("error", this.swallow)
       return Promise.resolve()
@@ -216,11 +223,11 @@ export class RedisBudgets {
       ...(config.global === undefined ? [] : params(config.global))
     ]
     this.localTime = settings.clock === "local"
-    connection.client.on("ready", this.onReady)
+    connection.onReady.add(this.onReady)
   }
 
   dispose(): void {
-    this.connection.client.off("ready", this.onReady)
+    this.connection.onReady.delete(this.onReady)
   }
 
   consume(key: string, cost: number, now: number): Promise<Decision> {

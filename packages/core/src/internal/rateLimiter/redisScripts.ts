@@ -241,7 +241,7 @@ if commit then
 end
 return {
   allowed and 1 or 0, kA and 1 or 0, kRem, kRetry, kReset, gA and 1 or 0, gRem, gRetry, gReset, now,
-  ks ~= nil and 1 or 0, tostring(rate(ks, kp))
+  ks ~= nil and 1 or 0, string.format('%.17g', rate(ks, kp))
 }
 `
 
