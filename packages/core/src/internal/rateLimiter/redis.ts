@@ -244,10 +244,10 @@ export class RedisBudgets {
         const kv = readVerdict(reply, 1, this.kv)
         return {
           key,
-          tracked: reply[10] === 1,
+          tracked: reply[9] === 1,
           allowed: 0,
           rejected: 0,
-          currentRate: Number(reply[11]),
+          currentRate: Number(reply[10]),
           limit: this.keyLimit,
           remaining: kv.remaining,
           resetAfter: kv.resetAfter

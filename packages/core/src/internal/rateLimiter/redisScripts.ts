@@ -13,8 +13,12 @@
  *         the key budget's parameters, [the global budget's parameters]
  *   reply: allowed, key allowed, key remaining, key retryAfter (-1 for never), key
  *          resetAfter, global allowed, global remaining, global retryAfter, global
- *          resetAfter, now; and, when not committing, the key's state was found (0/1)
- *          and the key's rate (a string)
+ *          resetAfter; and, when not committing, the key's state was found (0/1) and
+ *          the key's rate (a string)
+ *
+ * Redis TIME is read to the microsecond (a fraction of a millisecond): the arithmetic
+ * holds for any time, and a window then fills to its last microsecond rather than to
+ * its last whole millisecond.
  *
  * Redis turns Lua numbers into integers when replying, so every number replied is a
  * whole one already (the arithmetic rounds them exactly as the in-memory store does).
@@ -34,7 +38,7 @@ local cost = tonumber(ARGV[1])
 local now
 if ARGV[2] == '' then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 else
   now = tonumber(ARGV[2])
 end
@@ -237,10 +241,10 @@ if commit then
     save(KEYS[1], ks, kp)
     if #KEYS > 1 then save(KEYS[2], gs, gp) end
   end
-  return { allowed and 1 or 0, kA and 1 or 0, kRem, kRetry, kReset, gA and 1 or 0, gRem, gRetry, gReset, now }
+  return { allowed and 1 or 0, kA and 1 or 0, kRem, kRetry, kReset, gA and 1 or 0, gRem, gRetry, gReset }
 end
 return {
-  allowed and 1 or 0, kA and 1 or 0, kRem, kRetry, kReset, gA and 1 or 0, gRem, gRetry, gReset, now,
+  allowed and 1 or 0, kA and 1 or 0, kRem, kRetry, kReset, gA and 1 or 0, gRem, gRetry, gReset,
   ks ~= nil and 1 or 0, string.format('%.17g', rate(ks, kp))
 }
 `

@@ -1,0 +1,156 @@
+// Four Node processes share one limit through a real Redis. Each sends requests as fast
+// as it can for about 3 seconds, all starting together; across all of them the admitted
+// total must stay within the limit exactly, and reach at least 95% of it.
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Message, Result, Scenario } from "./fixtures/rateLimiterChild.js"
+import { required } from "./redisServer.js"
+
+const redisUrl = required("REDIS_URL")
+const here = dirname(fileURLToPath(import.meta.url))
+const processes = 4
+const duration = 3000
+const concurrency = 16
+
+interface Child {
+  readonly process: ChildProcess
+  readonly next: (type: string) => Promise<unknown>
+}
+
+const startChild = (): Child => {
+  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", join(here, "fixtures/rateLimiterChild.ts")], {
+    cwd: join(here, ".."),
+    env: { ...process.env, REDIS_URL: redisUrl },
+    stdio: ["ignore", "inherit", "inherit", "ipc"]
+  })
+  const inbox: Array<{ type: string }> = []
+  const waiting: Array<() => void> = []
+  child.on("message", (message: { type: string }) => {
+    inbox.push(message)
+    waiting.splice(0).forEach((wake) => wake())
+  })
+  const next = async (type: string): Promise<unknown> => {
+    for (;;) {
+      const at = inbox.findIndex((m) => m.type === type || m.type === "error")
+      if (at !== -1) {
+        const [message] = inbox.splice(at, 1)
+        if (message!.type === "error") throw new Error(`child failed: ${JSON.stringify(message)}`)
+        return message
+      }
+      if (child.exitCode !== null) throw new Error(`child exited with ${child.exitCode}`)
+      await new Promise<void>((wake) => waiting.push(wake))
+    }
+  }
+  return { process: child, next }
+}
+
+const send = (child: Child, message: Message) => child.process.send(message)
+
+let children: Array<Child> = []
+
+beforeAll(async () => {
+  children = Array.from({ length: processes }, startChild)
+  await Promise.all(children.map((child) => child.next("started")))
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all(children.map((child) =>
+    new Promise<void>((resolve) => {
+      if (child.process.exitCode !== null) return resolve()
+      child.process.once("exit", () => resolve())
+      send(child, { type: "exit" })
+      setTimeout(() => child.process.kill("SIGKILL"), 5000).unref()
+    })
+  ))
+})
+
+/** Runs one scenario in every process (scenario `i` in process `i`), all starting at once. */
+const runTogether = async (
+  scenarios: ReadonlyArray<Scenario>,
+  options: { readonly duration?: number; readonly align?: Extract<Message, { type: "go" }>["align"] } = {}
+) => {
+  children.forEach((child, i) => send(child, { type: "prepare", scenario: scenarios[i]! }))
+  await Promise.all(children.map((child) => child.next("ready")))
+  const startAt = Date.now() + 300
+  const go: Message = { type: "go", startAt, duration: options.duration ?? duration, concurrency }
+  children.forEach((child) => send(child, options.align === undefined ? go : { ...go, align: options.align }))
+  const results = (await Promise.all(children.map((child) => child.next("done")))) as Array<Result>
+  // Every decision was made by the scripts at a Redis time within this span (the
+  // scripts read TIME to the microsecond, as the children do).
+  const first = Math.min(...results.map((r) => r.firstTime))
+  const last = Math.max(...results.map((r) => r.lastTime))
+  return {
+    results,
+    admitted: results.reduce((n, r) => n + r.admitted, 0),
+    decisions: results.reduce((n, r) => n + r.admitted + r.rejected, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    span: last - first
+  }
+}
+
+describe("RateLimiter across 4 processes, one Redis", () => {
+  it("token bucket: admits burst + rate × elapsed across all processes, exactly, and at least 95% of it", async () => {
+    const prefix = `mp:${randomUUID()}:`
+    const global = { requestsPerSecond: 500, burstLimit: 100 }
+    const perKey = { requestsPerSecond: 200, burstLimit: 20 }
+    const scenarios = children.map((_, i): Scenario => ({
+      api: "promise",
+      key: `process-${i}`,
+      options: { name: "shared-bucket", ...perKey, global, store: "redis", redisUrl, keyPrefix: prefix }
+    }))
+    const run = await runTogether(scenarios)
+    const seconds = run.span / 1000
+    const bound = Math.floor(global.burstLimit + global.requestsPerSecond * seconds + 1e-9)
+    const report = { ...run, bound, results: undefined }
+    expect(run.failed, JSON.stringify(report)).toBe(0)
+    // Far more requests than the limit: the limit, not the callers, decided.
+    expect(run.decisions, JSON.stringify(report)).toBeGreaterThan(2 * bound)
+    expect(run.admitted, JSON.stringify(report)).toBeLessThanOrEqual(bound)
+    expect(run.admitted, JSON.stringify(report)).toBeGreaterThanOrEqual(0.95 * bound)
+    // Each process's own key stayed within its budget too.
+    const keyBound = Math.floor(perKey.burstLimit + perKey.requestsPerSecond * seconds + 1e-9)
+    for (const result of run.results) expect(result.admitted).toBeLessThanOrEqual(keyBound)
+  }, 30_000)
+
+  it("sliding window: admits at most limit per window across all processes, exactly, and at least 95% of it", async () => {
+    const prefix = `mp:${randomUUID()}:`
+    const limit = 500
+    const window = 500
+    const margin = 25
+    const scenarios = children.map((): Scenario => ({
+      api: "effect",
+      key: "shared",
+      prefix,
+      options: { name: "shared-window", algorithm: "sliding-window", limit, window }
+    }))
+    // Windows follow each other from the first request. The processes stop `margin` ms
+    // before the sixth window boundary (3 seconds in), so that the run covers whole
+    // windows: a window cut short could not fill, and would leave the bound loose.
+    const run = await runTogether(scenarios, {
+      duration: duration + window / 2,
+      align: { hashKey: `${prefix}{shared-window}:k:shared`, window, margin }
+    })
+    // Each process read the first window's start (the first decision's Redis time)
+    // within that window.
+    const starts = new Set(run.results.map((r) => r.windowStart))
+    expect(starts.size).toBe(1)
+    const firstDecision = run.results[0]!.windowStart!
+    const last = Math.max(...run.results.map((r) => r.lastTime))
+    // No window admits more than `limit`, and windows, each `window` long, start at
+    // decisions from the first one on: the run touches floor(span / window) + 1 of them.
+    // That is within limit × seconds + burst (the limit per second times the span, plus
+    // one window's worth).
+    const span = last - firstDecision
+    const bound = limit * (Math.floor(span / window) + 1)
+    expect(bound).toBeLessThanOrEqual((limit * 1000 / window) * (span / 1000) + limit)
+    const report = { ...run, span, bound, results: undefined }
+    expect(run.failed, JSON.stringify(report)).toBe(0)
+    expect(bound, JSON.stringify(report)).toBe(6 * limit)
+    expect(run.decisions, JSON.stringify(report)).toBeGreaterThan(2 * bound)
+    expect(run.admitted, JSON.stringify(report)).toBeLessThanOrEqual(bound)
+    expect(run.admitted, JSON.stringify(report)).toBeGreaterThanOrEqual(0.95 * bound)
+  }, 30_000)
+})
