@@ -350,7 +350,7 @@ describe("RedisRateLimiterStore: Redis down and back", () => {
       const stats2 = String(yield* Effect.promise(() => admin.info("commandstats")))
       admin.disconnect()
       expect(stats2).toMatch(/cmdstat_eval:calls=1,/)
-      expect(Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats2)![1])).toBeGreaterThan(40)
+      expect(Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats2)![1])).toBeGreaterThanOrEqual(40)
     }).pipe(Effect.scoped))
 
   it.live("fail-closed: fails decisions with PersistenceError while Redis is down, and recovers by itself", () =>
