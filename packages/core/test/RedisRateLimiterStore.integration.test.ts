@@ -6,7 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import { Cluster, Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
-import { PersistenceError, RateLimitExceededError } from "../src/Errors.js"
+import { InvalidConfigError, PersistenceError, RateLimitExceededError } from "../src/Errors.js"
 import { LimiterCore } from "../src/internal/rateLimiter/core.js"
 import { RedisBudgets, RedisConnection, type RedisSettings } from "../src/internal/rateLimiter/redis.js"
 import * as redisOptions from "../src/internal/rateLimiter/redisOptions.js"
@@ -118,6 +118,28 @@ describe("RedisRateLimiterStore: the scripts decide as the in-memory store does"
 
 // -------------------------------------------------------------------------------------
 // Keys, expiry, time.
+
+describe("RedisRateLimiterStore: options", () => {
+  it.effect("rejects bad options with InvalidConfigError listing every problem", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(RedisRateLimiterStore.make({
+        prefix: "a{b}",
+        insuranceNodes: 0,
+        onUnavailable: "ignore" as never,
+        commandTimeout: -1,
+        clock: "app" as never
+      })))
+      expect(error).toBeInstanceOf(InvalidConfigError)
+      expect(error.issues.map((issue) => issue.path)).toEqual([
+        "prefix",
+        "clock",
+        "onUnavailable",
+        "insuranceNodes",
+        "commandTimeout"
+      ])
+      expect(error.message).toContain("prefix: must not contain braces")
+    }))
+})
 
 describe("RedisRateLimiterStore: keys and time", () => {
   it.scopedLive("keeps a limiter's keys under its name as a hash tag, after the prefix, expiring once whole again", () =>

@@ -134,71 +134,51 @@ const checkCost = (cost: number): void => {
   if (!isValidCost(cost)) throw new RangeError(`RateLimiter: cost must be a finite number of 0 or more, got ${cost}`)
 }
 
-const StoreOptions = Schema.Struct({
-  store: Schema.optional(Schema.Literal("memory", "redis")),
-  redisUrl: Schema.optional(V.Name),
-  keyPrefix: Schema.optional(Schema.String),
-  onStoreUnavailable: Schema.optional(Schema.Literal("fail-open", "fail-closed", "insurance")),
-  insuranceNodes: Schema.optional(V.PositiveInt)
-})
+const StoreOptions = Schema.Struct({ store: Schema.optional(Schema.Literal("memory", "redis")) })
 
-const storeKeys: ReadonlySet<string> = new Set(["store", "redisUrl", "keyPrefix", "onStoreUnavailable", "insuranceNodes"])
+// The facade's names for the Redis store's options.
+const redisKeys = { redisUrl: "url", keyPrefix: "prefix", onStoreUnavailable: "onUnavailable", insuranceNodes: "insuranceNodes" }
+const facadeKey: Record<string, string> = Object.fromEntries(Object.entries(redisKeys).map(([k, v]) => [v, k]))
 
-const issuesOf = (f: () => void): ReadonlyArray<ConfigIssue> => {
-  try {
-    f()
-    return []
-  } catch (error) {
-    if (error instanceof InvalidConfigError) return error.issues
-    throw error
-  }
-}
+const issuesOf = <A>(result: Either.Either<A, InvalidConfigError>): ReadonlyArray<ConfigIssue> =>
+  Either.isLeft(result) ? result.left.issues : []
 
 // Decodes the limiter's options and the store's together, so that one error lists
 // every problem of both.
 const decodeAll = (options: RateLimiterOptions): { readonly resolved: Resolved; readonly redis: RedisState | undefined } => {
   const limiter: Record<string, unknown> = {}
   const store: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(options)) (storeKeys.has(key) ? store : limiter)[key] = value
-  let resolved: Resolved | undefined
-  let redis: RedisState | undefined
-  const issues = [
-    ...issuesOf(() => {
-      resolved = decodeSync(limiter)
-    }),
-    ...issuesOf(() => {
-      const o = V.decodeOptionsSync("RateLimiter", StoreOptions, store)
-      const problems: Array<ConfigIssue> = []
-      const isRedis = o.store === "redis"
-      for (const key of ["redisUrl", "keyPrefix", "onStoreUnavailable", "insuranceNodes"] as const) {
-        if (!isRedis && o[key] !== undefined) problems.push({ path: key, message: "applies only with store 'redis'" })
-      }
-      const url = o.redisUrl ?? process.env.REDIS_URL
-      if (isRedis && (url === undefined || url === "")) {
-        problems.push({ path: "redisUrl", message: "is required for store 'redis' when REDIS_URL is not set" })
-      }
-      if (problems.length > 0) throw new InvalidConfigError({ pattern: "RateLimiter", issues: problems })
-      if (!isRedis) return
-      const settings = redisOptions.decodeEither({
-        url,
-        ...(o.keyPrefix === undefined ? {} : { prefix: o.keyPrefix }),
-        ...(o.onStoreUnavailable === undefined ? {} : { onUnavailable: o.onStoreUnavailable }),
-        ...(o.insuranceNodes === undefined ? {} : { insuranceNodes: o.insuranceNodes })
-      })
-      if (Either.isLeft(settings)) {
-        throw new InvalidConfigError({
-          pattern: "RateLimiter",
-          issues: settings.left.issues.map((issue) => ({
-            path: issue.path === "prefix" ? "keyPrefix" : issue.path,
-            message: issue.message
-          }))
-        })
-      }
-      redis = { settings: settings.right, budgets: undefined, connection: undefined, opening: undefined }
-    })
-  ]
-  if (issues.length > 0) throw new InvalidConfigError({ pattern: "RateLimiter", issues })
-  return { resolved: resolved!, redis }
+  const redis: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options)) {
+    if (key === "store") store[key] = value
+    else if (key in redisKeys) redis[redisKeys[key as keyof typeof redisKeys]] = value
+    else limiter[key] = value
+  }
+  const resolved = Either.try({
+    try: () => decodeSync(limiter),
+    catch: (error) => {
+      if (error instanceof InvalidConfigError) return error
+      throw error
+    }
+  })
+  const issues: Array<ConfigIssue> = [...issuesOf(resolved), ...issuesOf(V.decodeOptionsEither("RateLimiter", StoreOptions, store))]
+  let settings: RedisSettings | undefined
+  if (store.store === "redis") {
+    redis.url ??= process.env.REDIS_URL
+    if (redis.url === undefined) issues.push({ path: "redisUrl", message: "is required for store 'redis' when REDIS_URL is not set" })
+    const decoded = redisOptions.decodeEither(redis)
+    if (Either.isRight(decoded)) settings = decoded.right
+    for (const issue of issuesOf(decoded)) issues.push({ ...issue, path: facadeKey[issue.path] ?? issue.path })
+  } else {
+    for (const key of Object.keys(redis)) issues.push({ path: facadeKey[key]!, message: "applies only with store 'redis'" })
+  }
+  if (issues.length > 0 || Either.isLeft(resolved)) throw new InvalidConfigError({ pattern: "RateLimiter", issues })
+  return {
+    resolved: resolved.right,
+    redis: settings === undefined
+      ? undefined
+      : { settings, budgets: undefined, connection: undefined, opening: undefined }
+  }
 }
 
 // A Redis-backed limiter's connection: opened by the constructor, in the background.
