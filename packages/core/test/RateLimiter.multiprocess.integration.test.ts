@@ -37,10 +37,10 @@ const runTogether = async (
   const go: Message = { type: "go", startAt, duration: options.duration ?? duration, concurrency }
   children.forEach((child) => child.send(options.align === undefined ? go : { ...go, align: options.align }))
   const results = await Promise.all(children.map((child) => child.next<Result>("done")))
-  // Every decision was made by the scripts at a Redis time within this span (the
-  // scripts read TIME to the microsecond, as the children do).
+  // Every admitting decision was made by the scripts at a Redis time within this span
+  // (the scripts read TIME to the microsecond).
   const first = Math.min(...results.map((r) => r.firstTime))
-  const last = Math.max(...results.map((r) => r.lastTime))
+  const last = Math.max(...results.map((r) => r.lastAdmitted))
   return {
     results,
     admitted: results.reduce((n, r) => n + r.admitted, 0),
@@ -54,7 +54,9 @@ describe("RateLimiter across 4 processes, one Redis", () => {
   it("token bucket: admits burst + rate × elapsed across all processes, exactly, and at least 95% of it", async () => {
     const prefix = `mp:${randomUUID()}:`
     const global = { requestsPerSecond: 500, burstLimit: 100 }
-    const perKey = { requestsPerSecond: 200, burstLimit: 20 }
+    // Any two processes can spend the global budget alone, so that a stalled process
+    // never leaves it unspent.
+    const perKey = { requestsPerSecond: 400, burstLimit: 80 }
     const scenarios = children.map((_, i): Scenario => ({
       api: "promise",
       key: `process-${i}`,
@@ -76,8 +78,8 @@ describe("RateLimiter across 4 processes, one Redis", () => {
 
   it("sliding window: admits at most limit per window across all processes, exactly, and at least 95% of it", async () => {
     const prefix = `mp:${randomUUID()}:`
-    const limit = 250
-    const window = 500
+    const limit = 500
+    const window = 1000
     const stateKey = `${prefix}{shared-window}:k:shared`
     const scenarios = children.map((): Scenario => ({
       api: "effect",
@@ -85,17 +87,19 @@ describe("RateLimiter across 4 processes, one Redis", () => {
       prefix,
       options: { name: "shared-window", algorithm: "sliding-window", limit, window }
     }))
-    // Windows follow each other from the first request. The processes stop 50 ms
-    // before the sixth window boundary (3 seconds in), so that the run covers whole
+    // Windows follow each other from the first request. The processes stop 40 ms
+    // before the third window boundary (3 seconds in), so that the run covers whole
     // windows: a window cut short could not fill, and would leave the bound loose.
-    const run = await runTogether(scenarios, { duration: duration + window / 2, align: { hashKey: stateKey, window, margin: 50 } })
+    // (Long windows: a window's unspent budget is lost at its end, so every stall of
+    // the processes across a boundary costs a share of the total.)
+    const run = await runTogether(scenarios, { duration: duration + window / 2, align: { stateKey, window, margin: 40 } })
     // Each process read the first window's start (the first decision's Redis time)
     // within that window; the key's state now holds the start of the last window that
     // admitted anything.
     const starts = new Set(run.results.map((r) => r.windowStart))
     expect(starts.size).toBe(1)
     const firstWindow = run.results[0]!.windowStart!
-    const lastWindow = Number(await raw.hget(stateKey, "s"))
+    const lastWindow = Number((await raw.get(stateKey))!.split(" ")[0])
     // No window admits more than `limit`; windows are `window` long and start at
     // decisions, so the admitting ones are at most floor(span / window) + 1. That is
     // limit × seconds + burst, with seconds the span of the admitting windows' starts
@@ -105,7 +109,7 @@ describe("RateLimiter across 4 processes, one Redis", () => {
     expect(bound).toBeLessThanOrEqual((limit * 1000 / window) * (span / 1000) + limit)
     const report = { ...run, span, bound, results: undefined }
     expect(run.failed, JSON.stringify(report)).toBe(0)
-    expect(bound, JSON.stringify(report)).toBe(6 * limit)
+    expect(bound, JSON.stringify(report)).toBe(3 * limit)
     expect(run.decisions, JSON.stringify(report)).toBeGreaterThan(2 * bound)
     expect(run.admitted, JSON.stringify(report)).toBeLessThanOrEqual(bound)
     expect(run.admitted, JSON.stringify(report)).toBeGreaterThanOrEqual(0.95 * bound)

@@ -175,6 +175,22 @@ export interface Hooks {
   readonly now: () => number
 }
 
+/** "1" consumes, "0" peeks, "2" peeks and describes the key (see redisScripts.ts). @internal */
+export type Mode = "0" | "1" | "2"
+
+interface Request {
+  readonly key: string
+  readonly cost: number
+  readonly mode: Mode
+  readonly now: number
+  /** With a `Decision`, or `KeyStats` in mode "2". */
+  readonly resolve: (value: Decision | KeyStats) => void
+  readonly reject: (error: unknown) => void
+}
+
+// Lua's stack bounds how many keys one MGET may take.
+const maxBatch = 1000
+
 /**
  * One limiter's budgets in Redis, with Promise methods that both shells call.
  *
@@ -182,6 +198,11 @@ export interface Hooks {
  * name>}:g` for the global budget. The braces are a Redis Cluster hash tag, so all of
  * one limiter's keys live in one slot and one script can consume from a key's budget
  * and the global one atomically.
+ *
+ * Requests made in the same turn of the event loop (concurrent callers) go to Redis
+ * together, in one script call, which decides them in order, each atomically. A
+ * decision never takes more than one round trip, and under load takes a fraction of
+ * one.
  *
  * @internal
  */
@@ -191,11 +212,12 @@ export class RedisBudgets {
   private readonly globalKey: string | undefined
   private readonly keyLimit: number
   private readonly globalLimit: number
-  // Everything after cost, now and commit, the same on every call.
-  private readonly tail: ReadonlyArray<string>
+  // The arguments before the requests, the same on every call.
+  private readonly head: ReadonlyArray<string>
   private readonly localTime: boolean
   private readonly kv = makeVerdict()
   private readonly gv = makeVerdict()
+  private pending: Array<Request> = []
   private insurance: LimiterCore | undefined
   private lastGlobal: Budget | undefined
   private available = true
@@ -217,8 +239,9 @@ export class RedisBudgets {
     this.lastGlobal = config.global === undefined
       ? undefined
       : { limit: this.globalLimit, remaining: this.globalLimit, resetAfter: 0 }
-    this.tail = [
+    this.head = [
       String(settings.expiryMargin),
+      config.global === undefined ? "0" : "1",
       ...params(config.algorithm),
       ...(config.global === undefined ? [] : params(config.global))
     ]
@@ -231,33 +254,33 @@ export class RedisBudgets {
   }
 
   consume(key: string, cost: number, now: number): Promise<Decision> {
-    return this.decide(key, cost, now, true)
+    return new Promise((resolve, reject) => this.submit(key, cost, "1", now, resolve, reject))
   }
 
   peek(key: string, cost: number, now: number): Promise<Decision> {
-    return this.decide(key, cost, now, false)
+    return new Promise((resolve, reject) => this.submit(key, cost, "0", now, resolve, reject))
   }
 
   keyStats(key: string, now: number): Promise<KeyStats> {
-    return this.call(key, 0, now, false).then(
-      (reply): KeyStats => {
-        const kv = readVerdict(reply, 1, this.kv)
-        return {
-          key,
-          tracked: reply[9] === 1,
-          allowed: 0,
-          rejected: 0,
-          currentRate: Number(reply[10]),
-          limit: this.keyLimit,
-          remaining: kv.remaining,
-          resetAfter: kv.resetAfter
-        }
-      },
-      (error: unknown) => {
-        this.failed(error)
-        throw unavailable(key, error)
-      }
+    return new Promise((resolve, reject) =>
+      this.submit(key, 0, "2", now, resolve as (value: Decision | KeyStats) => void, reject)
     )
+  }
+
+  /**
+   * Queues a request for the next batch; `resolve` gets a `Decision`, or `KeyStats` in
+   * mode "2". The Effect store resumes its fiber from here without a Promise between.
+   */
+  submit(
+    key: string,
+    cost: number,
+    mode: Mode,
+    now: number,
+    resolve: (value: Decision) => void,
+    reject: (error: unknown) => void
+  ): void {
+    const settle = resolve as (value: Decision | KeyStats) => void
+    if (this.pending.push({ key, cost, mode, now, resolve: settle, reject }) === 1) queueMicrotask(this.flush)
   }
 
   snapshot(): StorageSnapshot {
@@ -275,43 +298,84 @@ export class RedisBudgets {
     return this.lastGlobal?.remaining
   }
 
-  private decide(key: string, cost: number, now: number, commit: boolean): Promise<Decision> {
+  private readonly flush = (): void => {
+    const pending = this.pending
+    this.pending = []
+    if (pending.length <= maxBatch) return this.send(pending)
+    for (let from = 0; from < pending.length; from += maxBatch) this.send(pending.slice(from, from + maxBatch))
+  }
+
+  private send(batch: ReadonlyArray<Request>): void {
     // While the server is known to be away, decide by policy without trying it.
-    if (!this.available && !this.connection.ready) return this.fallback(key, cost, now, commit, "not connected")
-    return this.call(key, cost, now, commit).then(
+    if (!this.available && !this.connection.ready) {
+      for (const request of batch) this.fallback(request, "not connected")
+      return
+    }
+    const global = this.globalKey
+    const index = new Map<string, number>()
+    const keys: Array<string> = global === undefined ? [] : [global]
+    const requests: Array<string | number> = []
+    for (const request of batch) {
+      let at = index.get(request.key)
+      if (at === undefined) {
+        at = keys.push(this.keyPrefix + request.key)
+        index.set(request.key, at)
+      }
+      requests.push(at, request.cost, request.mode, this.localTime ? request.now : "")
+    }
+    const args: Array<string | number> = ["", keys.length]
+    for (let i = 0; i < keys.length; i++) args.push(keys[i]!)
+    for (let i = 0; i < this.head.length; i++) args.push(this.head[i]!)
+    for (let i = 0; i < requests.length; i++) args.push(requests[i]!)
+    this.connection.run(this.kind, args).then(
       (reply) => {
         if (!this.available) this.recovered()
-        return this.read(reply)
+        this.settle(batch, reply)
       },
       (error: unknown) => {
         this.failed(error)
-        return this.fallback(key, cost, now, commit, error)
+        for (const request of batch) this.fallback(request, error)
       }
     )
   }
 
-  private call(key: string, cost: number, now: number, commit: boolean): Promise<Array<unknown>> {
-    const tail = this.tail
-    const global = this.globalKey
-    const args: Array<string | number> = ["", global === undefined ? 1 : 2, this.keyPrefix + key]
-    if (global !== undefined) args.push(global)
-    args.push(cost, this.localTime ? now : "", commit ? "1" : "0")
-    for (let i = 0; i < tail.length; i++) args.push(tail[i]!)
-    return this.connection.run(this.kind, args)
+  private settle(batch: ReadonlyArray<Request>, reply: Array<unknown>): void {
+    const global = this.globalKey !== undefined
+    let at = 0
+    for (const request of batch) {
+      const kv = readVerdict(reply, at, this.kv)
+      at += 4
+      let gv: Verdict | undefined
+      if (global) {
+        gv = readVerdict(reply, at, this.gv)
+        at += 4
+        this.lastGlobal = { limit: this.globalLimit, remaining: gv.remaining, resetAfter: gv.resetAfter }
+      }
+      if (request.mode === "2") {
+        request.resolve({
+          key: request.key,
+          tracked: reply[at] === 1,
+          allowed: 0,
+          rejected: 0,
+          currentRate: Number(reply[at + 1]),
+          limit: this.keyLimit,
+          remaining: kv.remaining,
+          resetAfter: kv.resetAfter
+        })
+        at += 2
+      } else {
+        const allowed = kv.allowed && (gv === undefined || gv.allowed)
+        request.resolve(bindingDecision(allowed, kv, gv, this.keyLimit, this.globalLimit))
+      }
+    }
   }
 
-  private read(reply: Array<unknown>): Decision {
-    const kv = readVerdict(reply, 1, this.kv)
-    if (this.globalKey === undefined) return bindingDecision(reply[0] === 1, kv, undefined, this.keyLimit, 0)
-    const gv = readVerdict(reply, 5, this.gv)
-    this.lastGlobal = { limit: this.globalLimit, remaining: gv.remaining, resetAfter: gv.resetAfter }
-    return bindingDecision(reply[0] === 1, kv, gv, this.keyLimit, this.globalLimit)
-  }
-
-  private fallback(key: string, cost: number, now: number, commit: boolean, error: unknown): Promise<Decision> {
+  private fallback(request: Request, error: unknown): void {
+    const { cost, key, mode, now, resolve } = request
+    if (mode === "2") return request.reject(unavailable(key, error))
     switch (this.settings.onUnavailable) {
       case "fail-open":
-        return Promise.resolve({
+        return resolve({
           allowed: true,
           remaining: this.keyLimit,
           limit: this.keyLimit,
@@ -320,14 +384,14 @@ export class RedisBudgets {
           scope: "key"
         })
       case "fail-closed":
-        return Promise.reject(unavailable(key, error))
+        return request.reject(unavailable(key, error))
       case "insurance": {
         const core = this.insurance ??= new LimiterCore(
           share(this.config.algorithm, this.settings.insuranceNodes),
           this.config.global === undefined ? undefined : share(this.config.global, this.settings.insuranceNodes),
           this.config.maxKeys
         )
-        return Promise.resolve(commit ? core.consume(key, cost, now) : core.peek(key, cost, now))
+        return resolve(mode === "1" ? core.consume(key, cost, now) : core.peek(key, cost, now))
       }
     }
   }
@@ -369,10 +433,20 @@ export class RedisBudgets {
   }
 }
 
-const fromPromise = <A>(evaluate: () => Promise<A>): Effect.Effect<A, PersistenceError> =>
+const submit = <A>(
+  budgets: RedisBudgets,
+  key: string,
+  cost: number,
+  mode: Mode,
+  now: number
+): Effect.Effect<A, PersistenceError> =>
   Effect.async<A, PersistenceError>((resume) => {
-    evaluate().then(
-      (value) => resume(Effect.succeed(value)),
+    budgets.submit(
+      key,
+      cost,
+      mode,
+      now,
+      (value) => resume(Effect.succeed(value as A)),
       (error: unknown) => resume(error instanceof PersistenceError ? Effect.fail(error) : Effect.die(error))
     )
   })
@@ -403,10 +477,10 @@ export const make = (settings: RedisSettings): Effect.Effect<RateLimiterStoreSer
             (budgets) => Effect.sync(() => budgets.dispose())
           )
           return {
-            consume: (request) => fromPromise(() => budgets.consume(request.key, request.cost, request.now)),
+            consume: (request) => submit<Decision>(budgets, request.key, request.cost, "1", request.now),
             unsafeConsume: undefined,
-            peek: (request) => fromPromise(() => budgets.peek(request.key, request.cost, request.now)),
-            keyStats: (key, now) => fromPromise(() => budgets.keyStats(key, now)),
+            peek: (request) => submit<Decision>(budgets, request.key, request.cost, "0", request.now),
+            keyStats: (key, now) => submit<KeyStats>(budgets, key, 0, "2", now),
             snapshot: () => budgets.snapshot(),
             globalRemaining: () => budgets.globalRemaining()
           } satisfies RateLimiterStorage

@@ -1,31 +1,37 @@
 /**
  * The Lua scripts of the Redis store: one per algorithm, each a line-for-line port of
- * the arithmetic in `algorithms.ts`. Lua numbers are IEEE doubles, and every parameter
- * crosses as a shortest round-trip decimal string, so a script given the same `now`
+ * the arithmetic in `algorithms.ts`. Lua numbers are IEEE doubles, and every number
+ * crosses as a shortest round-trip decimal string, so a script given the same time
  * makes the same decision as the in-memory store, to the last bit (the integration
  * test replays random traffic through both and compares).
  *
- * One call decides one request against the key's budget and, when `KEYS[2]` is given,
- * the global budget, and consumes from both or from neither.
+ * One call decides a batch of requests of one limiter, in order, each as one atomic
+ * step: against its key's budget and, when there is one, the global budget, consuming
+ * from both or from neither. All of a limiter's keys share a Redis Cluster hash slot,
+ * so one script may touch them all. A batch reads every state with one MGET and writes
+ * each changed state once.
  *
- *   KEYS: key state, [global state]
- *   ARGV: cost, now in ms ("" for Redis TIME), commit ("1" or "0"), expiry margin in ms,
- *         the key budget's parameters, [the global budget's parameters]
- *   reply: allowed, key allowed, key remaining, key retryAfter (-1 for never), key
- *          resetAfter, global allowed, global remaining, global retryAfter, global
- *          resetAfter; and, when not committing, the key's state was found (0/1) and
- *          the key's rate (a string)
- *
- * Redis TIME is read to the microsecond (a fraction of a millisecond): the arithmetic
- * holds for any time, and a window then fills to its last microsecond rather than to
- * its last whole millisecond.
+ *   KEYS: [global state,] the batch's distinct key states
+ *   ARGV: expiry margin in ms, "1" when KEYS[1] is the global state (else "0"),
+ *         the key budget's parameters, [the global budget's parameters,]
+ *         then per request: index of its key in KEYS, cost, mode ("1" consume, "0"
+ *         peek, "2" peek and describe the key), time in ms ("" for Redis TIME)
+ *   reply, per request: key allowed (0/1), key remaining, key retryAfter (-1 for
+ *         never), key resetAfter, [global allowed, global remaining, global retryAfter,
+ *         global resetAfter,] and in mode "2": the key's state was found (0/1) and
+ *         the key's rate (a string)
  *
  * Redis turns Lua numbers into integers when replying, so every number replied is a
- * whole one already (the arithmetic rounds them exactly as the in-memory store does).
+ * whole one already (the arithmetic rounds them as the in-memory store does). Redis
+ * TIME is read once per batch, to the microsecond (a fraction of a millisecond): the
+ * arithmetic holds for any time, and a window then fills to its last microsecond
+ * rather than to its last whole millisecond.
  *
  * A state that is idle (as permissive as a fresh one) is deleted rather than stored,
  * and a stored state expires `margin` ms after it becomes idle: forgetting it then
- * changes no decision.
+ * changes no decision. States are strings: a bucket's theoretical arrival time; a
+ * sliding window's start, previous and current counts; a fixed window's start and
+ * count (numbers separated by spaces).
  *
  * @internal
  */
@@ -34,42 +40,22 @@ const prelude = `
 local EPS = 1e-6
 local function whole(x) if x <= 0 then return 0 end return math.floor(x + EPS) end
 local function untilMs(x) if x <= EPS then return 0 end return math.ceil(x - EPS) end
-local cost = tonumber(ARGV[1])
-local now
-if ARGV[2] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-else
-  now = tonumber(ARGV[2])
-end
-local commit = ARGV[3] == '1'
-local margin = tonumber(ARGV[4])
-local function expire(key, found, untilIdle)
-  if untilIdle <= 0 then
-    if found then redis.call('DEL', key) end
-    return false
-  end
-  return math.ceil(untilIdle) + margin
-end
 `
 
-// State: the theoretical arrival time (TAT), a string value. Parameters: interval (ms
-// per token), tolerance (burst × interval), burst.
+// State: the theoretical arrival time (TAT). Parameters: interval (ms per token),
+// tolerance (burst × interval), burst.
 const tokenBucket = `
 local PARAMS = 3
 local function params(at) return { tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]) } end
-local function load(key)
-  local v = redis.call('GET', key)
-  if v then return tonumber(v) end
-  return nil
-end
-local function base(tat)
+local function decode(v) return tonumber(v) end
+local function encode(tat) return string.format('%.17g', tat) end
+local function base(tat, now)
   if tat ~= nil and tat > now then return tat end
   return now
 end
-local function probe(tat, p)
+local function probe(tat, p, cost, now)
   local interval, tolerance, burst = p[1], p[2], p[3]
-  local b = base(tat)
+  local b = base(tat, now)
   local nxt = b + cost * interval
   local conformsAt = nxt - tolerance
   if conformsAt - now <= EPS then
@@ -79,34 +65,31 @@ local function probe(tat, p)
   if cost <= burst then retry = untilMs(conformsAt - now) end
   return false, whole((now + tolerance - b) / interval), retry, untilMs(b - now)
 end
-local function save(key, tat, p)
-  local nxt = base(tat) + cost * p[1]
-  local ttl = expire(key, tat ~= nil, nxt - now)
-  if ttl then redis.call('SET', key, nxt, 'PX', ttl) end
-end
+local function advance(tat, p, cost, now) return base(tat, now) + cost * p[1] end
+local function untilIdle(tat, p, now) return tat - now end
 local function rate() return 0 end
 `
 
-// State: a hash of window start (s), previous count (p), current count (c).
-// Parameters: limit, window.
+// State: window start, previous count, current count. Parameters: limit, window.
 const slidingWindow = `
 local PARAMS = 2
 local function params(at) return { tonumber(ARGV[at]), tonumber(ARGV[at + 1]) } end
-local function load(key)
-  local v = redis.call('HMGET', key, 's', 'p', 'c')
-  if v[1] then return { tonumber(v[1]), tonumber(v[2]), tonumber(v[3]) } end
-  return nil
+local function decode(v)
+  local s, p, c = string.match(v, '^(%S+) (%S+) (%S+)$')
+  if s == nil then return nil end
+  return { tonumber(s), tonumber(p), tonumber(c) }
 end
+local function encode(st) return string.format('%.17g %.17g %.17g', st[1], st[2], st[3]) end
 local function fields(st)
   if st == nil then return -math.huge, 0, 0 end
   return st[1], st[2], st[3]
 end
-local function resetAfter(w, start, previous, current)
+local function resetAfter(w, start, previous, current, now)
   if current > 0 then return untilMs(start + 2 * w - now) end
   if previous > 0 then return untilMs(start + w - now) end
   return 0
 end
-local function probe(st, p)
+local function probe(st, p, cost, now)
   local limit, w = p[1], p[2]
   local start, previous, current = fields(st)
   local age = now - start
@@ -124,7 +107,7 @@ local function probe(st, p)
   local used = previous * left + current * w
   local budget = limit * w
   if used + cost * w <= budget then
-    return true, whole((budget - used - cost * w) / w), 0, resetAfter(w, start, previous, current + cost)
+    return true, whole((budget - used - cost * w) / w), 0, resetAfter(w, start, previous, current + cost, now)
   end
   local retry
   if cost > limit then
@@ -134,36 +117,24 @@ local function probe(st, p)
   else
     retry = untilMs(start + 2 * w - ((limit - cost) * w) / current - now)
   end
-  return false, whole((budget - used) / w), retry, resetAfter(w, start, previous, current)
+  return false, whole((budget - used) / w), retry, resetAfter(w, start, previous, current, now)
 end
-local function isIdle(w, start, previous, current)
-  local age = now - start
-  if current == 0 then return age >= w or previous == 0 end
-  return age >= 2 * w
-end
-local function save(key, st, p)
+local function advance(st, p, cost, now)
   local w = p[2]
   local start, previous, current = fields(st)
-  if isIdle(w, start, previous, current) then
-    start = now
-    previous = 0
-    current = cost
-  elseif now - start >= w then
-    start = start + w
-    previous = current
-    current = cost
-  else
-    current = current + cost
-  end
-  local untilIdle = 0
-  if current > 0 then untilIdle = start + 2 * w - now elseif previous > 0 then untilIdle = start + w - now end
-  local ttl = expire(key, st ~= nil, untilIdle)
-  if ttl then
-    redis.call('HSET', key, 's', start, 'p', previous, 'c', current)
-    redis.call('PEXPIRE', key, ttl)
-  end
+  local age = now - start
+  local idle
+  if current == 0 then idle = age >= w or previous == 0 else idle = age >= 2 * w end
+  if idle then return { now, 0, cost } end
+  if age >= w then return { start + w, current, cost } end
+  return { start, previous, current + cost }
 end
-local function rate(st, p)
+local function untilIdle(st, p, now)
+  if st[3] > 0 then return st[1] + 2 * p[2] - now end
+  if st[2] > 0 then return st[1] + p[2] - now end
+  return 0
+end
+local function rate(st, p, now)
   if st == nil then return 0 end
   local w = p[2]
   local age = now - st[1]
@@ -178,22 +149,23 @@ local function rate(st, p)
 end
 `
 
-// State: a hash of window start (s) and count (c). Parameters: limit, window.
+// State: window start, count. Parameters: limit, window.
 const fixedWindow = `
 local PARAMS = 2
 local function params(at) return { tonumber(ARGV[at]), tonumber(ARGV[at + 1]) } end
-local function load(key)
-  local v = redis.call('HMGET', key, 's', 'c')
-  if v[1] then return { tonumber(v[1]), tonumber(v[2]) } end
-  return nil
+local function decode(v)
+  local s, c = string.match(v, '^(%S+) (%S+)$')
+  if s == nil then return nil end
+  return { tonumber(s), tonumber(c) }
 end
-local function view(st, w)
+local function encode(st) return string.format('%.17g %.17g', st[1], st[2]) end
+local function view(st, w, now)
   if st == nil or st[2] == 0 or now - st[1] >= w then return now, 0 end
   return st[1], st[2]
 end
-local function probe(st, p)
+local function probe(st, p, cost, now)
   local limit, w = p[1], p[2]
-  local start, count = view(st, w)
+  local start, count = view(st, w, now)
   local ending = start + w - now
   if count + cost <= limit then
     local reset = 0
@@ -206,47 +178,92 @@ local function probe(st, p)
   if count > 0 then reset = untilMs(ending) end
   return false, whole(limit - count), retry, reset
 end
-local function save(key, st, p)
-  local w = p[2]
-  local start, count = view(st, w)
-  count = count + cost
-  local untilIdle = 0
-  if count > 0 then untilIdle = start + w - now end
-  local ttl = expire(key, st ~= nil, untilIdle)
-  if ttl then
-    redis.call('HSET', key, 's', start, 'c', count)
-    redis.call('PEXPIRE', key, ttl)
-  end
+local function advance(st, p, cost, now)
+  local start, count = view(st, p[2], now)
+  return { start, count + cost }
 end
-local function rate(st, p)
-  local _, count = view(st, p[2])
+local function untilIdle(st, p, now)
+  if st[2] > 0 then return st[1] + p[2] - now end
+  return 0
+end
+local function rate(st, p, now)
+  local _, count = view(st, p[2], now)
   return count * 1000 / p[2]
 end
 `
 
 const driver = `
-local kp = params(5)
-local ks = load(KEYS[1])
-local kA, kRem, kRetry, kReset = probe(ks, kp)
-local gA, gRem, gRetry, gReset = true, 0, 0, 0
-local gp, gs
-if #KEYS > 1 then
-  gp = params(5 + PARAMS)
-  gs = load(KEYS[2])
-  gA, gRem, gRetry, gReset = probe(gs, gp)
+local margin = tonumber(ARGV[1])
+local global = ARGV[2] == '1'
+local kp = params(3)
+local at = 3 + PARAMS
+local gp
+if global then
+  gp = params(at)
+  at = at + PARAMS
 end
-local allowed = kA and gA
-if commit then
-  if allowed then
-    save(KEYS[1], ks, kp)
-    if #KEYS > 1 then save(KEYS[2], gs, gp) end
+local values = redis.call('MGET', unpack(KEYS))
+local states, found = {}, {}
+for i = 1, #KEYS do
+  if values[i] then states[i] = decode(values[i]) end
+  found[i] = values[i] ~= false
+end
+local clock
+local dirty = {}
+local out, n = {}, 0
+while at <= #ARGV do
+  local k, cost, mode, t = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), ARGV[at + 2], ARGV[at + 3]
+  at = at + 4
+  local now
+  if t == '' then
+    if clock == nil then
+      local time = redis.call('TIME')
+      clock = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+    end
+    now = clock
+  else
+    now = tonumber(t)
   end
-  return { allowed and 1 or 0, kA and 1 or 0, kRem, kRetry, kReset, gA and 1 or 0, gRem, gRetry, gReset }
+  local kA, kRem, kRetry, kReset = probe(states[k], kp, cost, now)
+  local gA, gRem, gRetry, gReset = true, 0, 0, 0
+  if global then gA, gRem, gRetry, gReset = probe(states[1], gp, cost, now) end
+  if mode == '1' and kA and gA then
+    states[k] = advance(states[k], kp, cost, now)
+    dirty[k] = now
+    if global then
+      states[1] = advance(states[1], gp, cost, now)
+      dirty[1] = now
+    end
+  end
+  out[n + 1] = kA and 1 or 0
+  out[n + 2] = kRem
+  out[n + 3] = kRetry
+  out[n + 4] = kReset
+  n = n + 4
+  if global then
+    out[n + 1] = gA and 1 or 0
+    out[n + 2] = gRem
+    out[n + 3] = gRetry
+    out[n + 4] = gReset
+    n = n + 4
+  end
+  if mode == '2' then
+    out[n + 1] = states[k] ~= nil and 1 or 0
+    out[n + 2] = string.format('%.17g', rate(states[k], kp, now))
+    n = n + 2
+  end
 end
-return {
-  allowed and 1 or 0, kA and 1 or 0, kRem, kRetry, kReset, gA and 1 or 0, gRem, gRetry, gReset,
-  ks ~= nil and 1 or 0, string.format('%.17g', rate(ks, kp))
-}
+for k, now in pairs(dirty) do
+  local p = kp
+  if global and k == 1 then p = gp end
+  local ttl = untilIdle(states[k], p, now)
+  if ttl > 0 then
+    redis.call('SET', KEYS[k], encode(states[k]), 'PX', math.ceil(ttl) + margin)
+  elseif found[k] then
+    redis.call('DEL', KEYS[k])
+  end
+end
+return out
 `
 
 /** @internal */
