@@ -429,7 +429,7 @@ describe("RateLimiter: errors", () => {
       )
       expect(unknown.issues).toEqual([{
         path: "algorithm",
-        message: "Expected \"token-bucket\" | \"sliding-window\" | \"fixed-window\" | undefined, actual \"leaky-bucket\""
+        message: "Expected \"token-bucket\" | \"sliding-window\" | \"fixed-window\", actual \"leaky-bucket\""
       }])
     }))
 })

@@ -354,7 +354,7 @@ describe("Saga", () => {
         const badName = Saga.define("", { input: Schema.Void, recovery: "sideways" as "forward" })
         expect((yield* Effect.flip(Saga.validate(badName))).issues).toEqual([
           { path: "name", message: "expected a non-empty name" },
-          { path: "recovery", message: "Expected \"compensate\" | \"forward\" | undefined, actual \"sideways\"" }
+          { path: "recovery", message: "Expected \"compensate\" | \"forward\", actual \"sideways\"" }
         ])
         const empty = Saga.define("empty", { input: Schema.Void })
         expect((yield* Effect.flip(Saga.validate(empty))).issues).toEqual([
