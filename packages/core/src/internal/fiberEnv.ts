@@ -1,0 +1,84 @@
+/**
+ * Synchronous reads of a running fiber's services. Hot paths use these inside
+ * `Effect.withFiberRuntime` instead of one `Effect` per service: each read is a map lookup.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import type * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
+import { GlobalConfig, type Settings } from "../IntegrationPatterns.js"
+import { PatternEvents, type PatternEventsService } from "../PatternEvents.js"
+
+type AnyFiber = Fiber.RuntimeFiber<any, any>
+
+/** The fiber's `Clock` (a `TestClock` in tests). @internal */
+export const clockOf = (fiber: AnyFiber): Clock.Clock => Context.get(fiber.currentDefaultServices, Clock.Clock)
+
+/** The fiber's `Random`. @internal */
+export const randomOf = (fiber: AnyFiber): Random.Random => Context.get(fiber.currentDefaultServices, Random.Random)
+
+/** The settings in force for the fiber. @internal */
+export const settingsOf = (fiber: AnyFiber): Settings => Context.get(fiber.currentContext, GlobalConfig).get()
+
+/** The event bus in force for the fiber. @internal */
+export const busOf = (fiber: AnyFiber): PatternEventsService => Context.get(fiber.currentContext, PatternEvents)
+
+/**
+ * A pattern built from inline options (`withRetry({ ... })`) is resolved against the
+ * settings and event bus of the fiber that runs it. This keeps the last resolution and
+ * rebuilds only when either changes, so a steady caller pays two lookups and a compare.
+ *
+ * @internal
+ */
+export class PerEnvironment<A> {
+  private settings: Settings | undefined
+  private bus: PatternEventsService | undefined
+  private value: A | undefined
+
+  constructor(private readonly build: (settings: Settings, bus: PatternEventsService) => A) {}
+
+  get(fiber: AnyFiber): A {
+    const settings = settingsOf(fiber)
+    const bus = busOf(fiber)
+    if (this.value === undefined || settings !== this.settings || bus !== this.bus) {
+      this.settings = settings
+      this.bus = bus
+      this.value = this.build(settings, bus)
+    }
+    return this.value
+  }
+}
+
+/**
+ * The last 32 outcomes of a pattern, one bit each (1 = bad), for cheap health checks.
+ *
+ * @internal
+ */
+export class RecentOutcomes {
+  private bits = 0
+  private count = 0
+
+  record(bad: boolean): void {
+    this.bits = ((this.bits << 1) | (bad ? 1 : 0)) >>> 0
+    if (this.count < 32) this.count++
+  }
+
+  /** Bad outcomes among the last `samples`. */
+  get bad(): number {
+    let n = this.bits
+    n = n - ((n >>> 1) & 0x55555555)
+    n = (n & 0x33333333) + ((n >>> 2) & 0x33333333)
+    return (((n + (n >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24
+  }
+
+  get samples(): number {
+    return this.count
+  }
+
+  /** True when at least `minSamples` outcomes are known and more than half were bad. */
+  mostlyBad(minSamples: number): boolean {
+    return this.count >= minSamples && this.bad * 2 > this.count
+  }
+}
