@@ -28,11 +28,14 @@ export const busOf = (fiber: AnyFiber): PatternEventsService => Context.get(fibe
 /**
  * A pattern built from inline options (`withRetry({ ... })`) is resolved against the
  * settings and event bus of the fiber that runs it. This keeps the last resolution and
- * rebuilds only when either changes, so a steady caller pays two lookups and a compare.
+ * rebuilds only when either changes. A fiber whose context is the one seen last pays
+ * one compare and one settings read.
  *
  * @internal
  */
 export class PerEnvironment<A> {
+  private context: Context.Context<never> | undefined
+  private config: { readonly get: () => Settings } | undefined
   private settings: Settings | undefined
   private bus: PatternEventsService | undefined
   private value: A | undefined
@@ -40,8 +43,15 @@ export class PerEnvironment<A> {
   constructor(private readonly build: (settings: Settings, bus: PatternEventsService) => A) {}
 
   get(fiber: AnyFiber): A {
-    const settings = settingsOf(fiber)
-    const bus = busOf(fiber)
+    const context = fiber.currentContext
+    if (context === this.context && this.value !== undefined && this.config!.get() === this.settings) {
+      return this.value
+    }
+    const config = Context.get(context, GlobalConfig)
+    const settings = config.get()
+    const bus = Context.get(context, PatternEvents)
+    this.context = context
+    this.config = config
     if (this.value === undefined || settings !== this.settings || bus !== this.bus) {
       this.settings = settings
       this.bus = bus

@@ -50,7 +50,6 @@ class RetryImpl implements Retry.Retry<any> {
   readonly name: string
   readonly stats: Effect.Effect<Retry.Stats>
   private readonly metrics: Metrics.PatternMetrics
-  private readonly needsStart: boolean
 
   constructor(
     readonly config: RetryConfig,
@@ -61,7 +60,6 @@ class RetryImpl implements Retry.Retry<any> {
   ) {
     this.name = config.name
     this.metrics = new Metrics.PatternMetrics("Retry", config.name, enableMetrics)
-    this.needsStart = budget !== undefined || config.maxElapsed !== undefined
     this.stats = Effect.clockWith((clock) => Effect.sync(() => this.snapshot(clock.unsafeCurrentTimeMillis())))
   }
 
@@ -73,15 +71,21 @@ class RetryImpl implements Retry.Retry<any> {
   }
 
   execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | RetryExhaustedError, R> => {
-    if (!this.needsStart) {
-      return Effect.matchCauseEffect(self, {
-        onSuccess: this.onSuccess,
-        onFailure: (cause) => this.afterFirstFailure(self, cause, undefined)
+    const attempt = Effect.matchCauseEffect(self, {
+      onSuccess: this.onSuccess,
+      onFailure: (cause) => this.afterFirstFailure(self, cause, undefined)
+    })
+    const budget = this.budget
+    if (this.config.maxElapsed === undefined) {
+      return budget === undefined ? attempt : Effect.withFiberRuntime((fiber) => {
+        budget.deposit(clockOf(fiber).unsafeCurrentTimeMillis())
+        return attempt
       })
     }
+    // `maxElapsed` counts from the start of the first attempt, so each call keeps its start time.
     return Effect.withFiberRuntime((fiber) => {
       const now = clockOf(fiber).unsafeCurrentTimeMillis()
-      this.budget?.deposit(now)
+      budget?.deposit(now)
       return Effect.matchCauseEffect(self, {
         onSuccess: this.onSuccess,
         onFailure: (cause) => this.afterFirstFailure(self, cause, now)
