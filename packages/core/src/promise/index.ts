@@ -6,3 +6,5 @@
  * @since 0.1.0
  */
 export * from "../Errors.js"
+export { Retry, type RetryContext, type RetryOptions } from "./Retry.js"
+export { Timeout, type TimeoutOptions } from "./Timeout.js"

@@ -24,26 +24,16 @@ import * as IntegrationPatterns from "../../IntegrationPatterns.js"
 import * as Metrics from "../../Metrics.js"
 import { PatternEvents, type PatternEventsService } from "../../PatternEvents.js"
 import type * as Retry from "../../Retry.js"
-import { clockOf, PerEnvironment, randomOf, RecentOutcomes } from "../fiberEnv.js"
+import { clockOf, PerEnvironment, randomOf } from "../fiberEnv.js"
 import type { PatternHealth } from "../registry.js"
 import { decodeOptions, decodeOptionsEither } from "../validation.js"
 import { RetryBudget } from "./budget.js"
 import { backoff, retryAfterOf, shapeDelay } from "./delay.js"
+import { Counters, health, snapshot } from "./stats.js"
 import { decide, type DecodedOptions, type GiveUpReason, OptionsSchema, type Progress, resolve, type RetryConfig } from "./policy.js"
 
 /** @internal */
 export const TypeId: Retry.TypeId = Symbol.for("@integration-patterns/core/Retry") as Retry.TypeId
-
-/** @internal */
-export class Counters {
-  successes = 0
-  failures = 0
-  exhausted = 0
-  retries = 0
-  totalDelay = 0
-  budgetRejections = 0
-  readonly recent = new RecentOutcomes()
-}
 
 class RetryImpl implements Retry.Retry<any> {
   readonly [TypeId]: Retry.TypeId = TypeId
@@ -82,13 +72,18 @@ class RetryImpl implements Retry.Retry<any> {
         return attempt
       })
     }
-    // `maxElapsed` counts from the start of the first attempt, so each call keeps its start time.
+    // `maxElapsed` counts from the start of the first attempt, so each call keeps its
+    // start time. A method shorthand, not a named arrow: under tsx (esbuild keepNames)
+    // a named arrow created per call costs an Object.defineProperty.
+    const policy = this
     return Effect.withFiberRuntime((fiber) => {
       const now = clockOf(fiber).unsafeCurrentTimeMillis()
       budget?.deposit(now)
       return Effect.matchCauseEffect(self, {
-        onSuccess: this.onSuccess,
-        onFailure: (cause) => this.afterFirstFailure(self, cause, now)
+        onSuccess: policy.onSuccess,
+        onFailure(cause) {
+          return policy.afterFirstFailure(self, cause, now)
+        }
       })
     })
   }
@@ -100,7 +95,7 @@ class RetryImpl implements Retry.Retry<any> {
     return Effect.failCause(cause)
   }
 
-  private afterFirstFailure<A, E, R>(
+  afterFirstFailure<A, E, R>(
     self: Effect.Effect<A, E, R>,
     cause: Cause.Cause<E>,
     startedAt: number | undefined
@@ -225,25 +220,11 @@ class RetryImpl implements Retry.Retry<any> {
   }
 
   snapshot(now: number): Retry.Stats {
-    const c = this.counters
-    return {
-      name: this.name,
-      calls: c.successes + c.failures + c.exhausted,
-      successes: c.successes,
-      failures: c.failures,
-      exhausted: c.exhausted,
-      retries: c.retries,
-      totalDelay: c.totalDelay,
-      budgetRejections: c.budgetRejections,
-      budgetAvailable: this.budget?.available(now)
-    }
+    return snapshot(this.name, this.counters, this.budget, now)
   }
 
   health(now: number): PatternHealth {
-    const reasons: Array<string> = []
-    if (this.budget !== undefined && this.budget.available(now) === 0) reasons.push("retry budget exhausted")
-    if (this.counters.recent.mostlyBad(8)) reasons.push("most recent calls gave up")
-    return reasons.length === 0 ? { status: "healthy", reasons } : { status: "degraded", reasons }
+    return health(this.counters, this.budget, now)
   }
 }
 
