@@ -176,7 +176,7 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
     return Effect.failCause(cause)
   }
 
-  private timedOut(phase: TimeoutError["phase"], now: number, restore: Restore | undefined) {
+  timedOut(phase: TimeoutError["phase"], now: number, restore: Restore | undefined) {
     this.counters.timeouts++
     if (phase === "GracePeriod") this.counters.gracePeriodOverruns++
     this.counters.recent.record(true)
@@ -287,25 +287,39 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
         return self
       })
     )
+    const timeout = this
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(Effect.forkDaemon(restore(child)), (fiber) => {
         entry.child = fiber as Fiber.RuntimeFiber<unknown, unknown>
         wheel.add(entry, deadline - now, now)
+        // No canceller here (one makes `Effect.async` build an interruption handler per
+        // call); the caller's interruption is caught below, in the uninterruptible region.
         const outcome = Effect.async<ForkOutcome>((resume) => {
           entry.resume = resume
           fiber.addObserver(entry.onExit)
-          return Effect.suspend(() => entry.abandon())
         })
-        return Effect.flatMap(restore(outcome), (result): Effect.Effect<A, E | TimeoutError> => {
-          if (result === gracePeriodOver) {
-            return this.timedOut("GracePeriod", clock.unsafeCurrentTimeMillis(), restore) as Effect.Effect<never, TimeoutError>
+        return Effect.matchCauseEffect(restore(outcome), {
+          onSuccess(result): Effect.Effect<A, E | TimeoutError> {
+            if (result === gracePeriodOver) {
+              return timeout.timedOut("GracePeriod", clock.unsafeCurrentTimeMillis(), restore) as Effect.Effect<
+                never,
+                TimeoutError
+              >
+            }
+            if (entry.fired) {
+              return timeout.timedOut("Operation", clock.unsafeCurrentTimeMillis(), restore) as Effect.Effect<
+                never,
+                TimeoutError
+              >
+            }
+            return Exit.isSuccess(result)
+              ? timeout.passSuccess(result.value as A)
+              : timeout.passFailure(result.cause as Cause.Cause<E>)
+          },
+          onFailure(cause) {
+            // The caller was interrupted while waiting: stop the operation, wait for it.
+            return Effect.zipRight(entry.abandon(), Effect.failCause(cause))
           }
-          if (entry.fired) {
-            return this.timedOut("Operation", clock.unsafeCurrentTimeMillis(), restore) as Effect.Effect<never, TimeoutError>
-          }
-          return Exit.isSuccess(result)
-            ? this.passSuccess(result.value as A)
-            : this.passFailure(result.cause as Cause.Cause<E>)
         })
       })
     )
