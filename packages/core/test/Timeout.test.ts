@@ -290,6 +290,26 @@ describe("Timeout", () => {
         expect(exit).toEqual(Exit.fail(new TimeoutError({ timeout: "late", duration: 5000, phase: "Deadline" })))
       }))
 
+    it.effect("propagates into an operation that runs in a fiber of its own (gracefulShutdown)", () =>
+      Effect.gen(function*() {
+        let left: Option.Option<Duration.Duration> = Option.none()
+        const fiber = yield* Effect.fork(
+          Effect.gen(function*() {
+            yield* Effect.sleep("300 millis")
+            left = yield* Timeout.remaining
+            return yield* Effect.never.pipe(Timeout.withTimeout({ name: "inner", duration: "5 seconds" }))
+          }).pipe(
+            Timeout.withTimeout({ name: "outer", duration: "1 second", gracefulShutdown: true }),
+            Effect.flip,
+            Effect.zip(now)
+          )
+        )
+        yield* TestClock.adjust("1 hour")
+        const [error, at] = yield* Fiber.join(fiber)
+        expect([error.timeout, error.phase, at]).toEqual(["outer", "Operation", 1000])
+        expect(Option.map(left, Duration.toMillis)).toEqual(Option.some(700))
+      }))
+
     it.effect("reads the remaining budget", () =>
       Effect.gen(function*() {
         expect(yield* Timeout.remaining).toEqual(Option.none())

@@ -215,7 +215,7 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
         }
         return !this.config.gracefulShutdown && canInterruptInPlace(fiber)
           ? this.inPlace(self, fiber, deadlines, deadline, now, clock)
-          : this.forked(self, deadline, now, clock)
+          : this.forked(self, deadlines, deadline, now, clock)
       })
     )
   }
@@ -274,22 +274,21 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
 
   private forked<A, E, R>(
     self: Effect.Effect<A, E, R>,
+    deadlines: Deadlines,
     deadline: number,
     now: number,
     clock: Clock.Clock
   ): Effect.Effect<A, E | TimeoutError, R> {
     const wheel = wheelOf(clock)
     const entry = new ForkEntry(wheel, this.config)
-    const child = Effect.withFiberRuntime<A, E, R>((fiber) =>
-      withOwnDeadlines(fiber, (deadlines) => {
-        entry.owner = fiber
-        deadlines.frames.push(entry)
-        return self
-      })
-    )
     const timeout = this
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.forkDaemon(restore(child)), (fiber) => {
+    return Effect.uninterruptibleMask((restore) => {
+      // The child gets the deadline through the copy of the caller's stack made at
+      // fork time, so the caller holds it on its own stack just across the fork.
+      deadlines.frames.push(entry)
+      return Effect.flatMap(Effect.forkDaemon(restore(self)), (fiber) => {
+        deadlines.frames.pop()
+        entry.owner = fiber
         entry.child = fiber as Fiber.RuntimeFiber<unknown, unknown>
         wheel.add(entry, deadline - now, now)
         // No canceller here (one makes `Effect.async` build an interruption handler per
@@ -322,7 +321,7 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
           }
         })
       })
-    )
+    })
   }
 
   snapshot(): Timeout.Stats {
