@@ -8,21 +8,26 @@
  * run), and the timeout catches the interruption in an uninterruptible frame, clears
  * it and fails with `TimeoutError` (fiberInternals.ts).
  *
- * Measured (median ns per call of `Effect.promise(async () => 1)`, 2 shared cores,
- * Node 20, effect 3.22.4, one process, interleaved rounds):
+ * Measured: CPU ns per call of `Effect.promise(async () => 1)` in one fiber, median of
+ * 9 interleaved rounds in one process (Node 20, effect 3.22.4, source run through tsx,
+ * 2 cores shared with other jobs at load 7 to 9, so every figure is inflated):
  *
- * | mechanism                                                  | ns    | overhead |
- * |------------------------------------------------------------|-------|----------|
- * | in-fiber baseline                                          |   950 |          |
- * | `Effect.timeout`                                           | 28000 |   +27000 |
- * | `forkDaemon` + observer + `setTimeout`/`clearTimeout`      |  6700 |    +5700 |
- * | `runFork` (immediate start) + observer                     |  6900 |    +5900 |
- * | fork path here (graceful, or caller has children)          |  6800 |    +5800 |
- * | in-place path here (wheel entry, interrupt in place)       |  1700 |     +750 |
+ * | mechanism                                                      |     ns | overhead |
+ * |----------------------------------------------------------------|-------:|---------:|
+ * | in-fiber baseline                                              |  1,143 |          |
+ * | `Effect.timeout`                                               | 58,461 |  +57,300 |
+ * | `forkDaemon` + exit observer + `setTimeout`/`clearTimeout`     |  8,528 |   +7,400 |
+ * | `Runtime.runFork` (immediate start) + exit observer            |  8,832 |   +7,700 |
+ * | `uninterruptibleMask` + `matchCauseEffect` alone (no timer)    |  2,349 |   +1,200 |
+ * | this module, fork path (`gracefulShutdown`, or child fibers)   | 16,430 |  +15,300 |
+ * | this module, in-place path (wheel entry, interrupt in place)   |  3,575 |   +2,430 |
  *
- * A fork is the bulk of any forking design: it copies the fiber's FiberRefs and adds a
- * scheduler hop. The fork path remains for `gracefulShutdown` (the caller must be able
- * to leave while finalizers still run) and for a caller that has child fibers of its
+ * `pnpm bench --only timeout` in the same conditions (wall time): in-place +2,270 ns,
+ * `Effect.timeout` +38,300 ns. Any design that forks pays the fork (a copy of the
+ * fiber's FiberRefs, a scheduler hop each way); the in-place path pays the two
+ * runtime-flag changes that let its handler run while the fiber is interrupted, about
+ * half its overhead. The fork path remains for `gracefulShutdown` (the caller must be
+ * able to leave while finalizers still run) and for a caller with child fibers of its
  * own (an interruption would reach them too).
  *
  * @internal
@@ -91,21 +96,32 @@ class InPlaceEntry extends TimerEntry implements Frame {
 const leave = (wheel: TimerWheel, entry: InPlaceEntry): void => {
   wheel.remove(entry)
   const frames = entry.stack.frames
-  if (frames[frames.length - 1] === entry) frames.pop()
-  else frames.splice(frames.indexOf(entry), 1)
+  if (frames[frames.length - 1] === entry) {
+    frames.pop()
+  } else {
+    const i = frames.indexOf(entry)
+    if (i >= 0) frames.splice(i, 1)
+  }
 }
 
 const gracePeriodOver = Symbol.for("@integration-patterns/core/Timeout/gracePeriodOver")
 type ForkOutcome = Exit.Exit<unknown, unknown> | typeof gracePeriodOver
 
-// An operation running in a fiber of its own.
-class ForkEntry extends TimerEntry implements Frame {
+// The deadline an operation running in a fiber of its own sees on its stack. Kept
+// apart from the entry, so the child's FiberRefs do not hold the caller's callbacks.
+class ForkFrame implements Frame {
   fired = false
   owner: unknown = undefined
+  constructor(public deadline: number) {}
+}
+
+// An operation running in a fiber of its own.
+class ForkEntry extends TimerEntry {
+  fired = false
   child: Fiber.RuntimeFiber<unknown, unknown> | undefined
   resume: ((outcome: Effect.Effect<ForkOutcome>) => void) | undefined
 
-  constructor(readonly wheel: TimerWheel, readonly config: TimeoutConfig) {
+  constructor(readonly wheel: TimerWheel, readonly config: TimeoutConfig, readonly frame: ForkFrame) {
     super()
     this.onExit = (exit) => {
       this.wheel.remove(this)
@@ -119,8 +135,12 @@ class ForkEntry extends TimerEntry implements Frame {
       return
     }
     this.fired = true
+    this.frame.fired = true
     this.child!.unsafeInterruptAsFork(timeoutFiberId)
-    if (this.config.gracefulShutdown) this.wheel.add(this, this.config.gracePeriod, now)
+    if (this.config.gracefulShutdown) {
+      this.wheel.add(this, this.config.gracePeriod, now)
+      this.frame.deadline = this.deadline
+    }
   }
 
   readonly onExit: (exit: Exit.Exit<unknown, unknown>) => void
@@ -280,15 +300,16 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
     clock: Clock.Clock
   ): Effect.Effect<A, E | TimeoutError, R> {
     const wheel = wheelOf(clock)
-    const entry = new ForkEntry(wheel, this.config)
+    const frame = new ForkFrame(deadline)
+    const entry = new ForkEntry(wheel, this.config, frame)
     const timeout = this
     return Effect.uninterruptibleMask((restore) => {
       // The child gets the deadline through the copy of the caller's stack made at
       // fork time, so the caller holds it on its own stack just across the fork.
-      deadlines.frames.push(entry)
+      deadlines.frames.push(frame)
       return Effect.flatMap(Effect.forkDaemon(restore(self)), (fiber) => {
         deadlines.frames.pop()
-        entry.owner = fiber
+        frame.owner = fiber
         entry.child = fiber as Fiber.RuntimeFiber<unknown, unknown>
         wheel.add(entry, deadline - now, now)
         // No canceller here (one makes `Effect.async` build an interruption handler per
