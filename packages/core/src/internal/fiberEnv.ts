@@ -19,12 +19,6 @@ export const clockOf = (fiber: AnyFiber): Clock.Clock => Context.get(fiber.curre
 /** The fiber's `Random`. @internal */
 export const randomOf = (fiber: AnyFiber): Random.Random => Context.get(fiber.currentDefaultServices, Random.Random)
 
-/** The settings in force for the fiber. @internal */
-export const settingsOf = (fiber: AnyFiber): Settings => Context.get(fiber.currentContext, GlobalConfig).get()
-
-/** The event bus in force for the fiber. @internal */
-export const busOf = (fiber: AnyFiber): PatternEventsService => Context.get(fiber.currentContext, PatternEvents)
-
 /**
  * A pattern built from inline options (`withRetry({ ... })`) is resolved against the
  * settings and event bus of the fiber that runs it. This keeps the last resolution and
@@ -81,10 +75,6 @@ export class RecentOutcomes {
     n = n - ((n >>> 1) & 0x55555555)
     n = (n & 0x33333333) + ((n >>> 2) & 0x33333333)
     return (((n + (n >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24
-  }
-
-  get samples(): number {
-    return this.count
   }
 
   /** True when at least `minSamples` outcomes are known and more than half were bad. */

@@ -13,7 +13,7 @@ import { PatternEvents } from "../PatternEvents.js"
 import type * as EffectRetry from "../Retry.js"
 import { globalRegistry } from "../internal/registry.js"
 import { RetryBudget } from "../internal/retry/budget.js"
-import { backoff, retryAfterOf, shapeDelay } from "../internal/retry/delay.js"
+import { nextDelay, retryAfterOf } from "../internal/retry/delay.js"
 import { decide, OptionsSchema, type Progress, resolve, type RetryConfig } from "../internal/retry/policy.js"
 import { Counters, health, snapshot } from "../internal/retry/stats.js"
 import { decodeOptionsSync } from "../internal/validation.js"
@@ -155,9 +155,9 @@ export class Retry {
         throw error
       }
       const now = Date.now()
-      const delay = shapeDelay(
+      const delay = nextDelay(
         config.delay,
-        backoff(config.delay, progress.attempts),
+        progress.attempts,
         progress.previousDelay,
         config.delay.jitter === "none" ? 0 : Math.random(),
         retryAfterOf(error)

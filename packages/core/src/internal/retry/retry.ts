@@ -1,11 +1,12 @@
 /**
  * The Effect shell of Retry.
  *
- * The first attempt costs one `matchCauseEffect` frame: no schedule driver, no Ref, no
- * allocation until it fails (`Effect.retry` builds a driver on every call, about
- * +4,200 ns). A clock read is added only when a budget or `maxElapsed` needs the start
- * time. Counters are plain fields: a policy's state is only touched by the fiber
- * running a call, synchronously, so a Ref would add cost and no safety.
+ * The first attempt costs one `matchCauseEffect` frame built once per wrapped effect:
+ * no schedule driver, no Ref, no allocation until it fails (`Effect.retry` builds a
+ * driver on every call, about +4,200 ns). A budget adds a clock read; `maxElapsed` adds
+ * a clock read and one closure per call to keep the start time. Counters are plain
+ * fields: every update is synchronous, so nothing can interleave with it, and a Ref
+ * would add cost and no safety.
  *
  * @internal
  */
@@ -289,7 +290,7 @@ const fromOptions = <E>(options: Retry.Options<E>) => {
  *
  * @internal
  */
-export const withRetry = function(this: unknown) {
+export const withRetry = function() {
   if (arguments.length >= 2 && Effect.isEffect(arguments[0])) {
     const [self, policyOrOptions] = arguments as unknown as [Effect.Effect<any, any, any>, Retry.Retry<any> | Retry.Options<any>]
     return isRetry(policyOrOptions) ? policyOrOptions.execute(self) : fromOptions(policyOrOptions)(self)
