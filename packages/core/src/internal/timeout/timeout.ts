@@ -38,7 +38,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Scope from "effect/Scope"
 import { type InvalidConfigError, TimeoutError } from "../../Errors.js"
 import * as IntegrationPatterns from "../../IntegrationPatterns.js"
@@ -48,7 +50,7 @@ import type * as Timeout from "../../Timeout.js"
 import { clockOf, PerEnvironment } from "../fiberEnv.js"
 import type { PatternHealth } from "../registry.js"
 import { decodeOptions, decodeOptionsEither } from "../validation.js"
-import { currentDeadlines, type Deadlines, type Frame, withOwnDeadlines } from "./deadline.js"
+import { currentDeadlines, type Deadlines, type Frame, ownDeadlines, withOwnDeadlines } from "./deadline.js"
 import { canInterruptInPlace, clearInterruption, interruptedOnlyByTimeouts, timeoutFiberId } from "./fiberInternals.js"
 import { OptionsSchema, resolve, type TimeoutConfig } from "./options.js"
 import { Counters, health, snapshot } from "./stats.js"
@@ -65,7 +67,13 @@ type Handler = (error: TimeoutError) => Effect.Effect<unknown, unknown>
 class InPlaceEntry extends TimerEntry implements Frame {
   fired = false
 
-  constructor(readonly owner: Fiber.RuntimeFiber<any, any>, readonly stack: Deadlines, readonly depth: number) {
+  constructor(
+    readonly owner: Fiber.RuntimeFiber<any, any>,
+    readonly stack: Deadlines,
+    readonly depth: number,
+    readonly wheel: TimerWheel,
+    readonly clock: Clock.Clock
+  ) {
     super()
   }
 
@@ -93,15 +101,19 @@ class InPlaceEntry extends TimerEntry implements Frame {
   }
 }
 
-const leave = (wheel: TimerWheel, entry: InPlaceEntry): void => {
-  wheel.remove(entry)
-  const frames = entry.stack.frames
-  if (frames[frames.length - 1] === entry) {
-    frames.pop()
-  } else {
-    const i = frames.indexOf(entry)
-    if (i >= 0) frames.splice(i, 1)
+// Takes the operation's entry off the fiber's deadline stack (it is on top: inner
+// timeouts left theirs as they unwound) and out of the wheel.
+const leave = (fiber: Fiber.RuntimeFiber<any, any>): InPlaceEntry | undefined => {
+  const frames = fiber.getFiberRef(currentDeadlines).frames
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const entry = frames[i]
+    if (entry instanceof InPlaceEntry && entry.owner === fiber) {
+      frames.splice(i, 1)
+      entry.wheel.remove(entry)
+      return entry
+    }
   }
+  return undefined
 }
 
 const gracePeriodOver = Symbol.for("@integration-patterns/core/Timeout/gracePeriodOver")
@@ -220,55 +232,64 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
     // Under an enclosing deadline of the same fiber that comes first, that timeout
     // covers this one: only count the outcome.
     const covered = Effect.matchCauseEffect(self, { onSuccess: this.passSuccess, onFailure: this.passFailure })
-    return Effect.withFiberRuntime<A, E | TimeoutError, R>((fiber) =>
-      withOwnDeadlines(fiber, (deadlines): Effect.Effect<A, E | TimeoutError, R> => {
-        const clock = clockOf(fiber)
-        const now = clock.unsafeCurrentTimeMillis()
-        const enclosing = deadlines.top
-        if (enclosing !== undefined && enclosing.deadline <= now) {
-          return this.timedOut("Deadline", now, undefined) as Effect.Effect<never, TimeoutError>
-        }
-        let deadline = now + this.config.duration
-        if (enclosing !== undefined && enclosing.deadline <= deadline) {
-          if (enclosing.owner === fiber) return covered
-          deadline = enclosing.deadline
-        }
-        return !this.config.gracefulShutdown && canInterruptInPlace(fiber)
-          ? this.inPlace(self, fiber, deadlines, deadline, now, clock)
-          : this.forked(self, deadlines, deadline, now, clock)
-      })
-    )
+    // The in-place region is built once per wrapped effect; a call finds its entry on
+    // top of its fiber's deadline stack. One region for a caller that can be
+    // interrupted, one for a caller in an uninterruptible region (whose operation stays
+    // uninterruptible and times out when it ends).
+    let interruptibleRegion: Effect.Effect<A, E | TimeoutError, R> | undefined
+    let uninterruptibleRegion: Effect.Effect<A, E | TimeoutError, R> | undefined
+    const run = (fiber: Fiber.RuntimeFiber<any, any>, deadlines: Deadlines, interruptible: boolean) => {
+      const clock = clockOf(fiber)
+      const now = clock.unsafeCurrentTimeMillis()
+      const enclosing = deadlines.top
+      if (enclosing !== undefined && enclosing.deadline <= now) {
+        return this.timedOut("Deadline", now, undefined) as Effect.Effect<never, TimeoutError>
+      }
+      let deadline = now + this.config.duration
+      if (enclosing !== undefined && enclosing.deadline <= deadline) {
+        if (enclosing.owner === fiber) return covered
+        deadline = enclosing.deadline
+      }
+      if (this.config.gracefulShutdown || !canInterruptInPlace(fiber)) {
+        return this.forked(self, deadlines, deadline, now, clock)
+      }
+      const wheel = wheelOf(clock)
+      const entry = new InPlaceEntry(fiber, deadlines, deadlines.frames.length, wheel, clock)
+      deadlines.frames.push(entry)
+      wheel.add(entry, deadline - now, now)
+      return interruptible
+        ? interruptibleRegion ??= this.region(self, Effect.interruptible)
+        : uninterruptibleRegion ??= this.region(self, identity)
+    }
+    return Effect.withFiberRuntime<A, E | TimeoutError, R>((fiber, status) => {
+      const interruptible = RuntimeFlags.interruption(status.runtimeFlags)
+      const deadlines = ownDeadlines(fiber)
+      return deadlines !== undefined
+        ? run(fiber, deadlines, interruptible)
+        : withOwnDeadlines(fiber, (installed) => run(fiber, installed, interruptible))
+    })
   }
 
-  private inPlace<A, E, R>(
-    self: Effect.Effect<A, E, R>,
-    fiber: Fiber.RuntimeFiber<any, any>,
-    deadlines: Deadlines,
-    deadline: number,
-    now: number,
-    clock: Clock.Clock
-  ): Effect.Effect<A, E | TimeoutError, R> {
-    const wheel = wheelOf(clock)
-    const entry = new InPlaceEntry(fiber, deadlines, deadlines.frames.length)
-    deadlines.frames.push(entry)
-    wheel.add(entry, deadline - now, now)
+  // Runs the operation with the caller's interruptibility (`restore`), and its outcome
+  // in an uninterruptible frame that runs even when the operation was interrupted.
+  private region<A, E, R>(self: Effect.Effect<A, E, R>, restore: Restore): Effect.Effect<A, E | TimeoutError, R> {
     const timeout = this
-    // Handlers are method shorthands: under tsx (esbuild keepNames) a named arrow
-    // created per call costs an Object.defineProperty.
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.matchCauseEffect(restore(self), {
-        onSuccess(a) {
-          leave(wheel, entry)
-          return entry.fired ? timeout.recover(entry, fiber, Exit.succeed(a), clock, restore) : timeout.passSuccess(a)
-        },
-        onFailure(cause) {
-          leave(wheel, entry)
-          return entry.fired
-            ? timeout.recover(entry, fiber, Exit.failCause(cause), clock, restore)
+    return Effect.uninterruptible(Effect.matchCauseEffect(restore(self), {
+      onSuccess(a) {
+        return Effect.withFiberRuntime((fiber) => {
+          const entry = leave(fiber)
+          return entry?.fired ? timeout.recover(entry, fiber, Exit.succeed(a), restore) : timeout.passSuccess(a)
+        })
+      },
+      onFailure(cause) {
+        return Effect.withFiberRuntime((fiber) => {
+          const entry = leave(fiber)
+          return entry?.fired
+            ? timeout.recover(entry, fiber, Exit.failCause(cause), restore)
             : timeout.passFailure(cause)
-        }
-      })
-    )
+        })
+      }
+    }))
   }
 
   // The deadline fired and the operation has unwound. Unless the fiber is also being
@@ -278,14 +299,13 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
     entry: InPlaceEntry,
     fiber: Fiber.RuntimeFiber<any, any>,
     exit: Exit.Exit<A, E>,
-    clock: Clock.Clock,
     restore: Restore
   ): Effect.Effect<A, E | TimeoutError> {
     if (entry.enclosingFired() || !interruptedOnlyByTimeouts(fiber)) {
       this.failed()
       return exit
     }
-    const now = clock.unsafeCurrentTimeMillis()
+    const now = entry.clock.unsafeCurrentTimeMillis()
     return Effect.zipRight(clearInterruption, this.timedOut("Operation", now, restore)) as Effect.Effect<
       A,
       E | TimeoutError
