@@ -6,6 +6,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import type * as DefaultServices from "effect/DefaultServices"
 import type * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import { GlobalConfig, type Settings } from "../IntegrationPatterns.js"
@@ -13,8 +14,18 @@ import { PatternEvents, type PatternEventsService } from "../PatternEvents.js"
 
 type AnyFiber = Fiber.RuntimeFiber<any, any>
 
-/** The fiber's `Clock` (a `TestClock` in tests). @internal */
-export const clockOf = (fiber: AnyFiber): Clock.Clock => Context.get(fiber.currentDefaultServices, Clock.Clock)
+let lastServices: Context.Context<DefaultServices.DefaultServices> | undefined
+let lastClock: Clock.Clock | undefined
+
+/** The fiber's `Clock` (a `TestClock` in tests); fibers mostly share one set of default services. @internal */
+export const clockOf = (fiber: AnyFiber): Clock.Clock => {
+  const services = fiber.currentDefaultServices
+  if (services !== lastServices) {
+    lastServices = services
+    lastClock = Context.get(services, Clock.Clock)
+  }
+  return lastClock!
+}
 
 /** The fiber's `Random`. @internal */
 export const randomOf = (fiber: AnyFiber): Random.Random => Context.get(fiber.currentDefaultServices, Random.Random)

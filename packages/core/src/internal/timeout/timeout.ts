@@ -108,7 +108,8 @@ const leave = (fiber: Fiber.RuntimeFiber<any, any>): InPlaceEntry | undefined =>
   for (let i = frames.length - 1; i >= 0; i--) {
     const entry = frames[i]
     if (entry instanceof InPlaceEntry && entry.owner === fiber) {
-      frames.splice(i, 1)
+      if (i === frames.length - 1) frames.pop()
+      else frames.splice(i, 1)
       entry.wheel.remove(entry)
       return entry
     }
