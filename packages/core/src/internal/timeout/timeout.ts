@@ -8,27 +8,29 @@
  * run), and the timeout catches the interruption in an uninterruptible frame, clears
  * it and fails with `TimeoutError` (fiberInternals.ts).
  *
- * Measured: CPU ns per call of `Effect.promise(async () => 1)` in one fiber, median of
- * 9 interleaved rounds in one process (Node 20, effect 3.22.4, source run through tsx,
- * 2 cores shared with other jobs at load 7 to 9, so every figure is inflated):
+ * Candidates, measured as CPU ns per call of `Effect.promise(async () => 1)` in one
+ * fiber (process CPU time, which other jobs on the machine disturb less than wall time,
+ * but which counts GC threads too), median of 9 interleaved rounds, then the median of
+ * 3 process runs. Node 20, effect 3.22.4, source through tsx, 2 cores shared with other
+ * jobs (load 1 to 6):
  *
- * | mechanism                                                      |     ns | overhead |
- * |----------------------------------------------------------------|-------:|---------:|
- * | in-fiber baseline                                              |  1,143 |          |
- * | `Effect.timeout`                                               | 58,461 |  +57,300 |
- * | `forkDaemon` + exit observer + `setTimeout`/`clearTimeout`     |  8,528 |   +7,400 |
- * | `Runtime.runFork` (immediate start) + exit observer            |  8,832 |   +7,700 |
- * | `uninterruptibleMask` + `matchCauseEffect` alone (no timer)    |  2,349 |   +1,200 |
- * | this module, fork path (`gracefulShutdown`, or child fibers)   | 16,430 |  +15,300 |
- * | this module, in-place path (wheel entry, interrupt in place)   |  3,575 |   +2,430 |
+ * | mechanism                                                      | overhead ns |
+ * |----------------------------------------------------------------|------------:|
+ * | `Effect.timeout` (forks the operation and a sleeper, races)     |     +57,100 |
+ * | `forkDaemon` + exit observer + `setTimeout`/`clearTimeout`     |      +8,560 |
+ * | `Runtime.runFork` (immediate start) + exit observer            |      +8,180 |
+ * | this module, fork path (`gracefulShutdown`, or child fibers)   |     +16,900 |
+ * | `uninterruptible`/`interruptible` + `matchCauseEffect` alone   |      +1,140 |
+ * | this module, in-place path (wheel entry, interrupt in place)   |      +2,620 |
  *
- * `pnpm bench --only timeout` in the same conditions (wall time): in-place +2,270 ns,
- * `Effect.timeout` +38,300 ns. Any design that forks pays the fork (a copy of the
- * fiber's FiberRefs, a scheduler hop each way); the in-place path pays the two
- * runtime-flag changes that let its handler run while the fiber is interrupted, about
- * half its overhead. The fork path remains for `gracefulShutdown` (the caller must be
- * able to leave while finalizers still run) and for a caller with child fibers of its
- * own (an interruption would reach them too).
+ * `pnpm bench --only timeout` (wall time, 3 runs at load 1.5 to 2): in-place path
+ * +1,130 / +1,610 / +2,100 ns over the in-fiber baseline, `Effect.timeout` +37,300 to
+ * +44,500 ns. Any design that forks pays the fork (a copy of the fiber's FiberRefs, a
+ * scheduler hop each way) and cannot get near the 2,000 ns target; the in-place path
+ * pays mainly the two runtime-flag changes that let its handler run while the fiber is
+ * interrupted. The fork path remains for `gracefulShutdown` (the caller must be able to
+ * leave while finalizers still run) and for a caller with child fibers of its own (an
+ * interruption would reach them too).
  *
  * @internal
  */
