@@ -3,10 +3,16 @@
  *
  * The first attempt costs one `matchCauseEffect` frame built once per wrapped effect:
  * no schedule driver, no Ref, no allocation until it fails (`Effect.retry` builds a
- * driver on every call, about +4,200 ns). A budget adds a clock read; `maxElapsed` adds
- * a clock read and one closure per call to keep the start time. Counters are plain
- * fields: every update is synchronous, so nothing can interleave with it, and a Ref
- * would add cost and no safety.
+ * driver on every call). A budget adds a clock read; `maxElapsed` adds a clock read and
+ * one closure per call to keep the start time. Counters are plain fields: every update
+ * is synchronous, so nothing can interleave with it, and a Ref would add cost and no
+ * safety.
+ *
+ * `pnpm bench --only retry` (3 runs, 2 shared cores at load 1.5 to 2): +280 / +384 /
+ * +440 ns over the in-fiber baseline, `Effect.retry` +9,300 to +10,500 ns. Of ours,
+ * about 230 ns is the runloop step of the success continuation (a bare
+ * `catchAllCause` frame costs about 120 ns, but counts nothing) and about 100 ns the
+ * `calls` metric.
  *
  * @internal
  */
