@@ -27,6 +27,9 @@ export interface Frame {
 
 /** @internal */
 export class Deadlines {
+  /** The deadline of a timeout between deciding to run in place and registering. */
+  pending = 0
+
   constructor(public owner: unknown, readonly frames: Array<Frame>) {}
 
   /** The earliest deadline in force (the innermost), or undefined. */

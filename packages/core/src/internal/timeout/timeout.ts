@@ -256,10 +256,9 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
       if (this.config.gracefulShutdown || !canInterruptInPlace(fiber)) {
         return this.forked(self, deadlines, deadline, now, clock)
       }
-      const wheel = wheelOf(clock)
-      const entry = new InPlaceEntry(fiber, deadlines, deadlines.frames.length, wheel, clock)
-      deadlines.frames.push(entry)
-      wheel.add(entry, deadline - now, now)
+      // Registered by the region, once it is uninterruptible: an interruption between
+      // this step and the region must not leave an entry behind.
+      deadlines.pending = deadline
       return interruptible
         ? interruptibleRegion ??= this.region(self, Effect.interruptible)
         : uninterruptibleRegion ??= this.region(self, identity)
@@ -273,25 +272,36 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
     })
   }
 
-  // Runs the operation with the caller's interruptibility (`restore`), and its outcome
-  // in an uninterruptible frame that runs even when the operation was interrupted.
+  // Registers the call's deadline, runs the operation with the caller's
+  // interruptibility (`restore`), and its outcome in an uninterruptible frame that runs
+  // even when the operation was interrupted.
   private region<A, E, R>(self: Effect.Effect<A, E, R>, restore: Restore): Effect.Effect<A, E | TimeoutError, R> {
     const timeout = this
-    return Effect.uninterruptible(Effect.matchCauseEffect(restore(self), {
+    const guarded: Effect.Effect<A, E | TimeoutError, R> = Effect.matchCauseEffect(restore(self), {
       onSuccess(a) {
-        return Effect.withFiberRuntime((fiber) => {
+        return Effect.withFiberRuntime<A, E | TimeoutError>((fiber) => {
           const entry = leave(fiber)
           return entry?.fired ? timeout.recover(entry, fiber, Exit.succeed(a), restore) : timeout.passSuccess(a)
         })
       },
       onFailure(cause) {
-        return Effect.withFiberRuntime((fiber) => {
+        return Effect.withFiberRuntime<A, E | TimeoutError>((fiber) => {
           const entry = leave(fiber)
           return entry?.fired
             ? timeout.recover(entry, fiber, Exit.failCause(cause), restore)
             : timeout.passFailure(cause)
         })
       }
+    })
+    return Effect.uninterruptible(Effect.withFiberRuntime<A, E | TimeoutError, R>((fiber) => {
+      const deadlines = fiber.getFiberRef(currentDeadlines)
+      const clock = clockOf(fiber)
+      const now = clock.unsafeCurrentTimeMillis()
+      const wheel = wheelOf(clock)
+      const entry = new InPlaceEntry(fiber, deadlines, deadlines.frames.length, wheel, clock)
+      deadlines.frames.push(entry)
+      wheel.add(entry, Math.max(1, deadlines.pending - now), now)
+      return guarded
     }))
   }
 
