@@ -8,8 +8,8 @@
  * is synchronous, so nothing can interleave with it, and a Ref would add cost and no
  * safety.
  *
- * `pnpm bench --only retry` (3 runs, 2 shared cores at load 1.5 to 2): +280 / +384 /
- * +440 ns over the in-fiber baseline, `Effect.retry` +9,300 to +10,500 ns. Of ours,
+ * `pnpm bench --only retry` (3 runs, 2 shared cores at load 3.5 to 4.5): +229 / +240 /
+ * +296 ns over the in-fiber baseline, `Effect.retry` +5,900 to +7,100 ns. Of ours,
  * about 230 ns is the runloop step of the success continuation (a bare
  * `catchAllCause` frame costs about 120 ns, but counts nothing) and about 100 ns the
  * `calls` metric.

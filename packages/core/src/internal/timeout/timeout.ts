@@ -23,12 +23,13 @@
  * | `uninterruptible`/`interruptible` + `matchCauseEffect` alone   |      +1,140 |
  * | this module, in-place path (wheel entry, interrupt in place)   |      +2,620 |
  *
- * `pnpm bench --only timeout` (wall time, 3 runs at load 1.5 to 2): in-place path
- * +1,130 / +1,610 / +2,100 ns over the in-fiber baseline, `Effect.timeout` +37,300 to
- * +44,500 ns. Any design that forks pays the fork (a copy of the fiber's FiberRefs, a
+ * `pnpm bench --only timeout` (wall time, 3 runs at load 3.5 to 4.5): in-place path
+ * +1,530 / +2,000 / +2,150 ns over the in-fiber baseline, `Effect.timeout` +30,700 to
+ * +47,900 ns. Any design that forks pays the fork (a copy of the fiber's FiberRefs, a
  * scheduler hop each way) and cannot get near the 2,000 ns target; the in-place path
  * pays mainly the two runtime-flag changes that let its handler run while the fiber is
- * interrupted. The fork path remains for `gracefulShutdown` (the caller must be able to
+ * interrupted, and one step to register the deadline once the region is
+ * uninterruptible. The fork path remains for `gracefulShutdown` (the caller must be able to
  * leave while finalizers still run) and for a caller with child fibers of its own (an
  * interruption would reach them too).
  *
