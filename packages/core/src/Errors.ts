@@ -11,6 +11,13 @@ import * as Schema from "effect/Schema"
 const formatMillis = (millis: number): string =>
   millis >= 1000 && millis % 1000 === 0 ? `${millis / 1000} s` : `${millis} ms`
 
+// The last error's message, or its tag when it has no message (a `Data.TaggedError`).
+const describeCause = (cause: unknown): string => {
+  const message = Predicate.hasProperty(cause, "message") ? String(cause.message) : ""
+  if (message !== "") return `: ${message}`
+  return Predicate.hasProperty(cause, "_tag") && typeof cause._tag === "string" ? `: ${cause._tag}` : ""
+}
+
 /**
  * A breaker rejected the call without running it.
  * `retryAfter` is the number of milliseconds until the breaker lets a probe through
@@ -56,7 +63,7 @@ export class RetryExhaustedError extends Schema.TaggedError<RetryExhaustedError>
       : this.reason === "MaxElapsed"
       ? "the time budget is spent"
       : "the retry budget is spent"
-    const last = Predicate.hasProperty(this.cause, "message") ? `: ${String(this.cause.message)}` : ""
+    const last = describeCause(this.cause)
     return `Retry "${this.retry}" gave up after ${this.attempts} attempt(s) and ${
       formatMillis(this.totalDelay)
     } of delay (${why})${last}`

@@ -40,17 +40,16 @@ const collect = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>
     case "Transformation":
       return collect(issue.issue, path, out)
     case "Refinement":
-      return issue.kind === "From"
+      // A cross-field filter names the option it blames with a Pointer.
+      return issue.kind === "From" || issue.issue._tag === "Pointer"
         ? collect(issue.issue, path, out)
         : void out.push({ path: formatPath(path), message: leafMessage(issue) })
     case "Composite": {
       const members = Array.isArray(issue.issues) ? issue.issues : [issue.issues]
       if (SchemaAST.isUnion(issue.ast)) {
-        // An optional field is a union with undefined; report the field's own problem.
-        const defined = members.filter((member) =>
-          !(member._tag === "Type" && SchemaAST.isUndefinedKeyword(member.ast))
-        )
-        if (defined.length === 1) return collect(defined[0]!, path, out)
+        // An optional option decodes as `X | undefined`; report X's own problem, not the union.
+        const defined = members.filter((member) => !SchemaAST.isUndefinedKeyword(member.ast))
+        if (defined.length === 1 && defined.length < members.length) return collect(defined[0]!, path, out)
         const matched = members.filter(hasPredicateFailure)
         if (matched.length > 0) return matched.forEach((member) => collect(member, path, out))
         return void out.push({

@@ -29,3 +29,5 @@ export {
   KeyedBulkhead,
   type KeyedBulkheadStats
 } from "./Bulkhead.js"
+export { Retry, type RetryContext, type RetryOptions } from "./Retry.js"
+export { Timeout, type TimeoutOptions } from "./Timeout.js"

@@ -51,7 +51,8 @@ export const runChild = (args: ChildArgs): Promise<Finished> =>
       stderr += chunk
     })
     child.on("error", reject)
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": only "close" guarantees the child's output has been read in full.
+    child.on("close", (code, signal) => {
       clearTimeout(timer)
       resolve({ stdout, code, signal, stderr })
     })
