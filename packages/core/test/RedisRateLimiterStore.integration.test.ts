@@ -242,10 +242,22 @@ describe("RedisRateLimiterStore: keys and time", () => {
             global: { requestsPerSecond: 1, burstLimit: 3 }
           })
           const decide = (key: string) => Effect.map(limiter.allowRequest(key), (d) => `${d.allowed}/${d.scope}`)
-          return yield* Effect.all([decide("u1"), decide("u1"), decide("u1"), decide("u2"), decide("u3")])
+          const oneByOne = yield* Effect.all([decide("u1"), decide("u1"), decide("u1"), decide("u2"), decide("u3")])
+          // Concurrent decisions of several keys go to Redis as one script call.
+          const together = yield* Effect.all([decide("u4"), decide("u5"), decide("u6")], { concurrency: "unbounded" })
+          return [...oneByOne, ...together]
         }).pipe(Effect.provide(RedisRateLimiterStore.layer({ client: cluster })), Effect.scoped)
       )
-      expect(decisions).toEqual(["true/key", "true/key", "false/key", "true/global", "false/global"])
+      expect(decisions).toEqual([
+        "true/key",
+        "true/key",
+        "false/key",
+        "true/global",
+        "false/global",
+        "false/global",
+        "false/global",
+        "false/global"
+      ])
       const slots = await Promise.all(
         ["ratelimit:{orders}:k:u1", "ratelimit:{orders}:g"].map((key) => admin.call("cluster", "keyslot", key))
       )
