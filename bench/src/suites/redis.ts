@@ -12,14 +12,18 @@ import { median, round2, type Row, type Suite } from "../harness.js"
 
 // Decisions per second with 50 concurrent callers against a Redis on loopback, started
 // by this suite (`redis-server` from PATH) and stopped after it. Every implementation
-// talks to the same server in the same run, in alternating rounds; each opens its own
-// connection with its own defaults. Limits are high enough that every request is
+// talks to the same server in the same run, in alternating rounds, over a connection of
+// its own: ours with the store's defaults, rate-limiter-flexible's `RateLimiterRedis`
+// over an ioredis client with auto-pipelining (one write for concurrent commands, as
+// our store sends one script call for concurrent decisions), and a floor
+// of one EVALSHA of `return 1` per call. Limits are high enough that every request is
 // admitted, so every decision does the same work.
 //
 // Round trips per decision: the commands each implementation's connection sent during
 // the measured rounds (counted in ioredis's `sendCommand`, by connection name), over
-// the decisions made. The note also gives the scripts Redis ran per decision
-// (EVALSHA and EVAL calls in `INFO commandstats`), a server-side check.
+// the decisions made. The note also gives the scripts Redis ran per decision (EVALSHA
+// and EVAL calls in `INFO commandstats`), a server-side check. Our store sends the
+// decisions of concurrent callers as one script call, so both are below 1.
 const callers = 50
 const keys = 100
 
@@ -104,7 +108,11 @@ const ratelimitRedis: Suite = {
       store: "redis",
       redisUrl: `${server.url}/?connectionName=ip-promise`
     })
-    const rlfClient = new Redis(server.url, { connectionName: "rlf", enableOfflineQueue: false })
+    const rlfClient = new Redis(server.url, {
+      connectionName: "rlf",
+      enableOfflineQueue: false,
+      enableAutoPipelining: true
+    })
     const floorClient = new Redis(server.url, { connectionName: "floor", enableAutoPipelining: true })
     try {
       const limiter = await Effect.runPromise(Scope.extend(
@@ -140,7 +148,6 @@ const ratelimitRedis: Suite = {
           run: promiseCallers((key) => facade.allowRequest(key))
         },
         { impl: "rate-limiter-flexible", connection: "rlf", run: promiseCallers((key) => rlf.consume(key)) },
-        // The floor: one EVALSHA of `return 1` per call, through ioredis with auto-pipelining.
         { impl: "ioredis.evalsha", connection: "floor", run: promiseCallers(() => floorClient.evalsha(floorSha, 0)) }
       ]
       await facade.allowRequest("warm", 0)

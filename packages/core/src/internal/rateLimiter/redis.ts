@@ -78,8 +78,10 @@ export class RedisConnection {
     if (settings.client !== undefined) return new RedisConnection(settings.client, false)
     // A decision must be answered fast or not at all: no queueing while disconnected,
     // and no resending of a command across reconnects (it may have consumed already).
+    // Each limiter batches its own decisions, so ioredis's auto-pipelining would only
+    // add a turn of the event loop before each write (measured: about 15% fewer
+    // decisions a second with 50 callers).
     const options: RedisOptions = {
-      enableAutoPipelining: true,
       ...settings.redis,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -149,8 +149,9 @@ class RateLimiterImpl implements RateLimiter {
     }
     return Effect.suspend(() => {
       const now = this.clock.unsafeCurrentTimeMillis()
-      return Effect.tap(this.storage.consume({ key, cost, now }), (decision) => {
+      return Effect.map(this.storage.consume({ key, cost, now }), (decision) => {
         this.record(decision, cost, now)
+        return decision
       })
     })
   }
