@@ -5,6 +5,7 @@ import {
   Bulkhead,
   CircuitBreaker,
   IntegrationPatterns,
+  PatternEvents,
   RateLimiter,
   RequestResponse,
   Retry,
@@ -19,6 +20,7 @@ import { optionsTables, readReadme } from "./readme.js"
 
 /** Every `defaults` export, by the name a table's `<!-- defaults: ... -->` marker uses. */
 const sources: Record<string, Record<string, unknown>> = {
+  "PatternEvents.defaults": PatternEvents.defaults,
   "Retry.defaults": Retry.defaults,
   "Timeout.defaults": Timeout.defaults,
   "CircuitBreaker.defaults": CircuitBreaker.defaults,
