@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { InvalidConfigError, RequestError, TimeoutError } from "./Errors.js"
+import type { SettingDefault } from "./IntegrationPatterns.js"
 import * as Envelope from "./internal/requestResponse/envelope.js"
 import * as http from "./internal/requestResponse/http.js"
 import * as internal from "./internal/requestResponse/service.js"
@@ -276,6 +277,22 @@ export interface RequestResponse {
   readonly serve: (envelope: unknown) => Effect.Effect<ResponseEnvelope>
   readonly stats: Effect.Effect<Stats>
 }
+
+/**
+ * The defaults of optional options, as an instance applies them (durations in
+ * milliseconds). `defaultTimeout` is the setting of the same name in force.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly name: string
+  readonly concurrency: number
+  readonly queueSize: number
+  readonly dedupWindow: number
+  readonly dedupCapacity: number
+  readonly defaultTimeout: SettingDefault<"defaultTimeout">
+} = Envelope.defaults
 
 /**
  * @since 0.1.0

@@ -14,9 +14,10 @@ import * as PatternEvents from "../PatternEvents.js"
 import type { Algorithm, Decision, KeyStats, Stats } from "../RateLimiter.js"
 import { LimiterCore, isValidCost, Tally } from "../internal/rateLimiter/core.js"
 import * as headers_ from "../internal/rateLimiter/headers.js"
-import { decodeSync, type Resolved } from "../internal/rateLimiter/options.js"
+import { callDefaults, decodeSync, defaults, type Resolved } from "../internal/rateLimiter/options.js"
 import { rateLimitExceeded } from "../internal/rateLimiter/rejection.js"
 import { globalRegistry, type PatternHealth } from "../internal/registry.js"
+import { readSetting } from "../internal/settingDefault.js"
 
 /**
  * @since 0.1.0
@@ -149,7 +150,8 @@ export class RateLimiter {
       : this.resolved.algorithm.limit
     this.core = new LimiterCore(this.resolved.algorithm, this.resolved.global, this.resolved.maxKeys)
     const settings = processSettings.current
-    this.metrics = new PatternMetrics("RateLimiter", this.name, this.resolved.enableMetrics ?? settings.enableMetrics)
+    const enableMetrics = this.resolved.enableMetrics ?? readSetting(defaults.enableMetrics, settings)
+    this.metrics = new PatternMetrics("RateLimiter", this.name, enableMetrics)
     this.bus = Effect.runSync(PatternEvents.PatternEvents)
     if (settings.enableHealthChecks) {
       globalRegistry.registerWeak(this, "RateLimiter", this.name, {
@@ -160,13 +162,13 @@ export class RateLimiter {
   }
 
   /** Decides one request of `cost` units (default 1): true when admitted (and consumed). */
-  allowRequest(key: string, cost = 1): Promise<boolean> {
+  allowRequest(key: string, cost: number = callDefaults.cost): Promise<boolean> {
     checkCost(cost)
     return Promise.resolve(this.decide(key, cost, Date.now()).allowed)
   }
 
   /** Decides one request and returns the whole decision (for response headers, see {@link rateLimitHeaders}). */
-  check(key: string, cost = 1): Promise<Decision> {
+  check(key: string, cost: number = callDefaults.cost): Promise<Decision> {
     checkCost(cost)
     return Promise.resolve(this.decide(key, cost, Date.now()))
   }
@@ -176,13 +178,13 @@ export class RateLimiter {
    * `RateLimitExceededError` (at once, or after waiting up to `maxWait` in `'wait'` mode).
    */
   async execute<A>(key: string, fn: () => PromiseLike<A> | A, options: RateLimiterExecuteOptions = {}): Promise<A> {
-    const cost = options.cost ?? 1
+    const cost = options.cost ?? callDefaults.cost
     checkCost(cost)
-    if (options.mode === "wait") {
+    if ((options.mode ?? callDefaults.mode) === "wait") {
       await this.waitForTurn(
         key,
         cost,
-        options.maxWait ?? Duration.toMillis(processSettings.current.defaultTimeout)
+        options.maxWait ?? Duration.toMillis(readSetting(callDefaults.maxWait, processSettings.current))
       )
     } else {
       const now = Date.now()

@@ -22,6 +22,7 @@ import type {
 } from "../../RateLimiter.js"
 import type { PatternHealth } from "../registry.js"
 import { isValidCost, Tally } from "./core.js"
+import { readSetting } from "../settingDefault.js"
 import * as options_ from "./options.js"
 import { rateLimitExceeded } from "./rejection.js"
 
@@ -57,7 +58,7 @@ class RateLimiterImpl implements RateLimiter {
     this.hasGlobal = resolved.global !== undefined
   }
 
-  allowRequest = (key: string, cost = 1): Effect.Effect<Decision, PersistenceError> =>
+  allowRequest = (key: string, cost: number = options_.callDefaults.cost): Effect.Effect<Decision, PersistenceError> =>
     isValidCost(cost) ? this.decide(key, cost) : invalidCost(cost)
 
   withRateLimit: RateLimiter["withRateLimit"] = dual(
@@ -67,11 +68,12 @@ class RateLimiterImpl implements RateLimiter {
       key: string,
       options?: LimitOptions
     ): Effect.Effect<A, E | RateLimitExceededError | PersistenceError, R> => {
-      const cost = options?.cost ?? 1
+      const cost = options?.cost ?? options_.callDefaults.cost
       if (!isValidCost(cost)) return invalidCost(cost)
-      if (options?.mode === "wait") {
+      if ((options?.mode ?? options_.callDefaults.mode) === "wait") {
+        const maxWaitOption = options?.maxWait
         const maxWait = Duration.toMillis(
-          options.maxWait === undefined ? this.defaultMaxWait : Duration.decode(options.maxWait)
+          maxWaitOption === undefined ? this.defaultMaxWait : Duration.decode(maxWaitOption)
         )
         return Effect.zipRight(this.waitForTurn(key, cost, maxWait), self)
       }
@@ -291,8 +293,10 @@ export const make = (
     })
     const bus = yield* PatternEvents.PatternEvents
     const clock = yield* Effect.clock
-    const metrics = new PatternMetrics("RateLimiter", resolved.name, resolved.enableMetrics ?? settings.enableMetrics)
-    const limiter = new RateLimiterImpl(resolved, storage, clock, bus, metrics, settings.defaultTimeout)
+    const enableMetrics = resolved.enableMetrics ?? readSetting(options_.defaults.enableMetrics, settings)
+    const metrics = new PatternMetrics("RateLimiter", resolved.name, enableMetrics)
+    const defaultMaxWait = readSetting(options_.callDefaults.maxWait, settings)
+    const limiter = new RateLimiterImpl(resolved, storage, clock, bus, metrics, defaultMaxWait)
     yield* IntegrationPatterns.register({
       kind: "RateLimiter",
       name: resolved.name,

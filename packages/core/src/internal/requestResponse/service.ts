@@ -17,6 +17,7 @@ import * as IntegrationPatterns from "../../IntegrationPatterns.js"
 import * as Metrics from "../../Metrics.js"
 import * as PatternEvents from "../../PatternEvents.js"
 import type * as RR from "../../RequestResponse.js"
+import { readSetting } from "../settingDefault.js"
 import { decodeOptions } from "../validation.js"
 import * as Admission from "./admission.js"
 import * as Dedup from "./dedup.js"
@@ -137,7 +138,7 @@ class RequestResponseImpl implements RR.RequestResponse {
   }
 
   private defaultTimeout(): Duration.Duration {
-    return this.options.defaultTimeout ?? this.config.get().defaultTimeout
+    return this.options.defaultTimeout ?? readSetting(Envelope.defaults.defaultTimeout, this.config.get())
   }
 
   private publish(event: RR.RequestResponseEvent): void {
