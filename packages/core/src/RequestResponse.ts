@@ -7,7 +7,9 @@
  *   (`InvalidRequest` / `InvalidResponse`), never a crash.
  * - A handler's typed errors cross the transport and arrive as the same typed errors.
  * - `metadata.timeout` bounds each request (the global `defaultTimeout` otherwise),
- *   on the sending side and on the serving side.
+ *   on the sending side and on the serving side, with the Timeout pattern: inside an
+ *   enclosing `Timeout` whose deadline comes first, that deadline wins, and the
+ *   receiver is sent the budget left rather than the request's own.
  * - Handlers run at most `concurrency` at a time; the others wait in a bounded queue,
  *   ordered by `metadata.priority`.
  * - A request id seen again within `dedupWindow` is answered from the first result
