@@ -16,7 +16,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { PatternEvents } from "@integration-patterns/core"
 import { HttpEndpoints } from "@integration-patterns/metrics"
 import { SagaStore } from "@integration-patterns/saga"
-import { Console, Context, Effect, Either, Layer, Random, Schedule } from "effect"
+import { Console, Context, Effect, Either, Layer, Predicate, Random, Schedule } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -41,13 +41,14 @@ const phase = (n: number, title: string) => Console.log(`\n[${n}/6] ${title}`)
 const say = (line: string) => Console.log(`      ${line}`)
 
 /** Short words for what went wrong. */
-const describe = (error: { readonly _tag: string }): string => {
+const describe = (error: unknown): string => {
+  if (!Predicate.hasProperty(error, "_tag")) return String(error)
   switch (error._tag) {
     case "CacheLoadError":
     case "SagaStepError":
-      return describe((error as unknown as { readonly cause: { readonly _tag: string } }).cause)
+      return Predicate.hasProperty(error, "cause") ? describe(error.cause) : error._tag
     case "RetryExhaustedError":
-      return "gave up after 3 attempts"
+      return Predicate.hasProperty(error, "attempts") ? `gave up after ${error.attempts} attempts` : error._tag
     case "CircuitBreakerOpenError":
       return "breaker open, not called"
     case "BulkheadRejectedError":
@@ -55,7 +56,7 @@ const describe = (error: { readonly _tag: string }): string => {
     case "RateLimitExceededError":
       return "rate limited"
     default:
-      return error._tag
+      return String(error._tag)
   }
 }
 

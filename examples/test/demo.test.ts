@@ -1,6 +1,7 @@
-import { Effect } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { existsSync } from "node:fs"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { main } from "../src/demo.js"
+import { demo, main } from "../src/demo.js"
 
 describe("pnpm demo", () => {
   afterEach(() => {
@@ -51,5 +52,31 @@ describe("pnpm demo", () => {
     expect(saga.completed).toBeGreaterThanOrEqual(1)
     expect(saga.completed + saga.compensated).toBe(saga.started)
     expect(stored).toEqual({ completed: saga.completed, compensated: saga.compensated })
+  })
+
+  it("with a dashboard, serves it at the printed address and keeps shopping until interrupted", async () => {
+    const lines: Array<string> = []
+    vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) => {
+      lines.push(args.map(String).join(" "))
+    })
+    const fiber = Effect.runFork(demo({ dashboard: { port: 0 } }))
+    try {
+      await vi.waitFor(() => expect(lines.join("\n")).toContain("Press Ctrl-C to stop"), { timeout: 30_000 })
+      const url = lines.join("\n").match(/Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/dashboard/)![1]!
+      const page = await fetch(`${url}/dashboard`)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain("<title>Demo shop</title>")
+      const metrics = await fetch(`${url}/metrics`).then((response) => response.text())
+      expect(metrics).toMatch(/integration_patterns_calls_total\{pattern="CircuitBreaker",name="shipping",outcome="success"\} \d+/)
+      const health = await fetch(`${url}/health`).then((response) => response.json() as Promise<{ patterns: Array<unknown> }>)
+      expect(health.patterns.length).toBeGreaterThanOrEqual(20)
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+    }
+    // It was still running when interrupted, and its temporary SQLite directory is gone.
+    const exit = fiber.unsafePoll()!
+    expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)).toBe(true)
+    const database = lines.join("\n").match(/orders are logged in (\S+)/)![1]!
+    expect(existsSync(database)).toBe(false)
   })
 })

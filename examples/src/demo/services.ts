@@ -23,6 +23,10 @@ export class PaymentDeclined extends Schema.TaggedError<PaymentDeclined>()("Paym
   reason: Schema.String
 }) {}
 
+export class ProductNotFound extends Schema.TaggedError<ProductNotFound>()("ProductNotFound", {
+  sku: Schema.String
+}) {}
+
 export const Product = Schema.Struct({ sku: Schema.String, name: Schema.String, price: Schema.Number })
 export type Product = typeof Product.Type
 
@@ -31,7 +35,7 @@ const Sku = Schema.Struct({ sku: Schema.String })
 export const GetProduct = RequestResponse.endpoint("catalogue.get-product", {
   payload: Sku,
   response: Product,
-  error: ServiceUnavailable
+  error: Schema.Union(ServiceUnavailable, ProductNotFound)
 })
 
 export const CheckStock = RequestResponse.endpoint("inventory.check-stock", {
@@ -204,7 +208,7 @@ export const start = (seed: number) =>
           Effect.suspend(() => {
             const product = catalogue.find((p) => p.sku === request.payload.sku)
             return product === undefined
-              ? Effect.fail(new ServiceUnavailable({ service: "catalogue" }))
+              ? Effect.fail(new ProductNotFound({ sku: request.payload.sku }))
               : Effect.succeed(product)
           })
         ))
