@@ -16,7 +16,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { PatternEvents } from "@integration-patterns/core"
 import { HttpEndpoints } from "@integration-patterns/metrics"
 import { SagaStore } from "@integration-patterns/saga"
-import { Console, Context, Effect, Either, Layer, Predicate, Random, Schedule } from "effect"
+import { Console, Context, Duration, Effect, Either, Layer, Predicate, Random, Schedule } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -99,12 +99,6 @@ export const demo = (options: Options = {}) =>
     // ---- 1. the services ------------------------------------------------------
     yield* phase(1, "Starting the simulated services on loopback HTTP")
     const services = yield* Services.start(seed)
-    for (const service of services.simulated) {
-      const url = services.urls[service.name as keyof typeof services.urls]
-      yield* say(
-        `${service.name.padEnd(10)} ${url}  fails ${service.failureRate * 100}%, hangs ${service.hangRate * 100}%`
-      )
-    }
     const directory = yield* Effect.acquireRelease(
       Effect.sync(() => mkdtempSync(join(tmpdir(), "integration-patterns-demo-"))),
       (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
@@ -112,6 +106,15 @@ export const demo = (options: Options = {}) =>
     const database = join(directory, "orders.db")
     const store = yield* Layer.build(SagaStore.layerSqlite({ filename: database }))
     const shop = yield* Effect.provide(Shop.make(services.urls), store)
+    for (const dependency of shop.dependencies) {
+      const service = services.simulated.find((simulated) => simulated.name === dependency.name)!
+      const [took] = yield* dependency.ping
+      yield* say(
+        `${service.name.padEnd(10)} ${dependency.url}  fails ${service.failureRate * 100}%, hangs ${
+          service.hangRate * 100
+        }%; first call ${Math.round(Duration.toMillis(took))} ms`
+      )
+    }
     yield* say(`orders are logged in ${database}`)
 
     // ---- 2. browsing ----------------------------------------------------------

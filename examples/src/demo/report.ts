@@ -73,7 +73,7 @@ export const patternTable = (summary: Summary): string => {
     ["pattern", "calls", "retries", "timeouts", "trips", "rejected", "hits", "compensations"],
     [
       ["request-response (4 HTTP clients)", totals.requests, none, none, none, none, none, none],
-      ["timeout (250 ms an attempt)", sum((s) => s.timeout.calls), none, totals.timeouts, none, none, none, none],
+      ["timeout (1 s an attempt)", sum((s) => s.timeout.calls), none, totals.timeouts, none, none, none, none],
       ["retry (3 attempts, full jitter)", sum((s) => s.retry.calls), totals.retries, none, none, none, none, none],
       [
         "circuit breaker (5 failures, 1 s open)",

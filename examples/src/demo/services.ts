@@ -86,6 +86,9 @@ export const CancelCourier = RequestResponse.endpoint("shipping.cancel", {
   error: ServiceUnavailable
 })
 
+/** Answered at once by every service, never flaky: the shop's warm-up call. */
+export const Ping = RequestResponse.endpoint("ping", { payload: Schema.Null, response: Schema.Literal("pong") })
+
 export const catalogue: ReadonlyArray<Product> = [
   { sku: "kettle", name: "Kettle", price: 39 },
   { sku: "teapot", name: "Teapot", price: 24 },
@@ -118,7 +121,7 @@ export const unitHash = (text: string): number => {
 export interface Behaviour {
   /** Share of requests that fail with `ServiceUnavailable`. */
   readonly failureRate: number
-  /** Share of requests that hang for a second before answering. */
+  /** Share of requests that hang for three seconds before answering. */
   readonly hangRate: number
   /** Latency of a normal answer, in milliseconds. */
   readonly latency: readonly [min: number, max: number]
@@ -144,7 +147,7 @@ const simulate = <A, E>(
     const roll = unitHash(`${seed}/${service.name}/${requestId}`)
     const [min, max] = service.latency
     const latency = min + Math.floor(unitHash(`${seed}/${service.name}/${requestId}/latency`) * (max - min))
-    if (roll < service.hangRate) return Effect.delay(answer, "1 second")
+    if (roll < service.hangRate) return Effect.delay(answer, "3 seconds")
     if (roll < service.hangRate + service.failureRate) return Effect.delay(Effect.fail(unavailable), `${latency} millis`)
     return Effect.delay(answer, `${latency} millis`)
   })
@@ -159,7 +162,11 @@ const serve = (
 ) =>
   Effect.gen(function*() {
     const context = yield* Layer.build(
-      Layer.merge(RequestResponse.layerHttpServer({ path: "/requests" }), handlers).pipe(
+      Layer.mergeAll(
+        RequestResponse.layerHttpServer({ path: "/requests" }),
+        RequestResponse.layerHandler(Ping, () => Effect.succeed("pong" as const)),
+        handlers
+      ).pipe(
         Layer.provideMerge(RequestResponse.layer({ name: `${name}-service`, concurrency: 64, queueSize: 256 })),
         Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" }))
       )

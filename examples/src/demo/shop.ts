@@ -14,6 +14,7 @@ import {
   Charge,
   CheckStock,
   GetProduct,
+  Ping,
   type Product,
   QuoteDelivery,
   Refund,
@@ -35,7 +36,7 @@ const dependency = (name: string, url: string, limits: { readonly maxConcurrent:
   Effect.gen(function*() {
     const transport = yield* Layer.build(RequestResponse.layerTransportHttp({ url }))
     const client = yield* RequestResponse.make({ name, defaultTimeout: "2 seconds" }).pipe(Effect.provide(transport))
-    const timeout = yield* Timeout.make({ name, duration: "250 millis" })
+    const timeout = yield* Timeout.make({ name, duration: "1 second" })
     // The breaker's rejections are not retried: the call fails fast instead of waiting for it.
     const retry = yield* Retry.make({
       name,
@@ -74,7 +75,10 @@ const dependency = (name: string, url: string, limits: { readonly maxConcurrent:
       breaker: breaker.stats,
       bulkhead: bulkhead.stats
     })
-    return { name, call, breaker, stats }
+    // A first call warms up the connection and both ends' code paths, outside the patterns.
+    const ping = Effect.timed(client.send(Ping, { id: `ping-${name}`, payload: null }))
+
+    return { name, url, call, ping, breaker, stats }
   })
 
 export type Dependency = Effect.Effect.Success<ReturnType<typeof dependency>>
