@@ -16,7 +16,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { PatternEvents } from "@integration-patterns/core"
 import { HttpEndpoints } from "@integration-patterns/metrics"
 import { SagaStore } from "@integration-patterns/saga"
-import { Console, Context, Duration, Effect, Either, Layer, Predicate, Random, Schedule } from "effect"
+import { Console, Context, Duration, Effect, Either, Layer, Predicate, Random } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -262,7 +262,7 @@ const traffic = (shop: Shop.Shop, services: Services.Services, seed: number) => 
     services.shipping.down = tick % 240 >= 200
     if (tick % 5 === 0) yield* Effect.either(shop.quoteDelivery(user, sku))
   })
-  return Effect.repeat(step, Schedule.spaced("250 millis")).pipe(Effect.andThen(Effect.never))
+  return step.pipe(Effect.zipLeft(Effect.sleep("250 millis")), Effect.forever)
 }
 
 /** What `pnpm demo` and the test run. */

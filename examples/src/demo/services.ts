@@ -127,11 +127,10 @@ export interface Behaviour {
   readonly latency: readonly [min: number, max: number]
 }
 
-/** A simulated service: its behaviour, a switch to take it down, and what it saw. */
+/** A simulated service: its behaviour, and a switch to take it down. */
 export interface Simulated extends Behaviour {
   readonly name: string
   down: boolean
-  received: number
 }
 
 const simulate = <A, E>(
@@ -141,7 +140,6 @@ const simulate = <A, E>(
   answer: Effect.Effect<A, E>
 ): Effect.Effect<A, E | ServiceUnavailable> =>
   Effect.suspend((): Effect.Effect<A, E | ServiceUnavailable> => {
-    service.received++
     const unavailable = new ServiceUnavailable({ service: service.name })
     if (service.down) return Effect.delay(Effect.fail(unavailable), "5 millis")
     const roll = unitHash(`${seed}/${service.name}/${requestId}`)
@@ -193,7 +191,7 @@ export interface Services {
  */
 export const start = (seed: number) =>
   Effect.gen(function*() {
-    const make = (name: string, behaviour: Behaviour): Simulated => ({ name, ...behaviour, down: false, received: 0 })
+    const make = (name: string, behaviour: Behaviour): Simulated => ({ name, ...behaviour, down: false })
     const catalogueService = make("catalogue", { failureRate: 0.15, hangRate: 0.08, latency: [20, 60] })
     const inventoryService = make("inventory", { failureRate: 0.1, hangRate: 0, latency: [30, 60] })
     const paymentService = make("payment", { failureRate: 0.2, hangRate: 0.05, latency: [30, 80] })
