@@ -19,13 +19,13 @@ export const main = async () => {
   if (rejected instanceof RateLimitExceededError) console.log(`ada again: ${rejected.message}`)
   console.log(`grace: ${await limiter.execute("grace", () => search("y"))}`)
 
-  // Waiting for the next token instead (100 ms here).
-  const waited = await limiter.execute("ada", () => search("z"), { mode: "wait", maxWait: 1000 })
-  console.log(`ada, waiting for her turn: ${waited}`)
-
   // The whole decision, for response headers.
   const headers = rateLimitHeaders(await limiter.check("grace"))
   console.log(`grace's next request: ${JSON.stringify(headers)}`)
+
+  // Waiting for the next token instead (100 ms here).
+  const waited = await limiter.execute("ada", () => search("z"), { mode: "wait", maxWait: 1000 })
+  console.log(`ada, waiting for her turn: ${waited}`)
 
   return { admitted, rejected, waited, headers, stats: limiter.getStats() }
 }
