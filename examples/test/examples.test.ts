@@ -3,7 +3,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import { runDemo } from "../src/demo.js"
 import * as PromiseExample from "../src/retry-timeout-promise.js"
 import * as EffectExample from "../src/retry-timeout.js"
 
@@ -31,12 +30,5 @@ describe("examples (smoke)", () => {
     expect(summary.prices.slice(0, 2)).toEqual(["sku-1: 50", "sku-22: 60"])
     expect(summary.prices[2]).toMatch(/^sku-333: gave up \(Retry "prices" gave up after 3 attempt\(s\)/)
     expect(summary).toMatchObject({ calls: 7, abortedCalls: 1, retries: 4, timeouts: 1 })
-  })
-
-  it("demo: prints both examples and a one-line summary", async () => {
-    const text = await runDemo()
-    expect(text).toContain("Retry + Timeout (Effect API)")
-    expect(text).toContain("Retry + Timeout (Promise API)")
-    expect(text).toContain("Summary: 2 of 3 lookups and 2 of 3 prices succeeded despite 8 retries and 2 timeouts.")
   })
 })

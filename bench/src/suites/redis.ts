@@ -207,7 +207,9 @@ const ratelimitRedis: Suite = {
 
 const scriptCalls = (info: string): number => {
   let total = 0
-  for (const match of info.matchAll(/^cmdstat_(?:eval|evalsha|eval_ro|evalsha_ro):calls=(\d+)/gm)) total += Number(match[1])
+  for (const match of info.matchAll(/^cmdstat_(?:eval|evalsha|eval_ro|evalsha_ro):calls=(\d+)/gm)) {
+    total += Number(match[1])
+  }
   return total
 }
 

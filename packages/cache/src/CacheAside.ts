@@ -21,6 +21,7 @@
  */
 import type { CacheLoadError, InvalidConfigError, PersistenceError } from "@integration-patterns/core"
 import type { PatternEventBase } from "@integration-patterns/core/PatternEvents"
+import type { SettingDefault } from "@integration-patterns/core/IntegrationPatterns"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -330,12 +331,19 @@ export interface FailClosedOptions<A = unknown, I = A> extends Omit<Options<A, I
 }
 
 /**
- * The defaults of optional options.
+ * The defaults of optional options. `enableMetrics` is the setting in force.
  *
  * @since 0.1.0
  * @category Constants
  */
-export const defaults: { readonly maxSize: number; readonly warmConcurrency: number } = internalDefaults
+export const defaults: {
+  readonly maxSize: number
+  readonly staleTtl: Duration.Duration
+  readonly refreshAhead: Duration.Duration
+  readonly onStoreUnavailable: "fail-open"
+  readonly warmConcurrency: number
+  readonly enableMetrics: SettingDefault<"enableMetrics">
+} = internalDefaults
 
 // -------------------------------------------------------------------------------------
 // Constructors

@@ -29,6 +29,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { Redis, type RedisOptions } from "ioredis"
 import { CacheStore, type CacheStoreService } from "./CacheStore.js"
+import { redisDefaults } from "./internal/cacheStore/options.js"
 import * as internal from "./internal/cacheStore/redis.js"
 
 /**
@@ -59,11 +60,12 @@ export interface Options {
  * @since 0.1.0
  * @category Constants
  */
-export const defaults = {
-  prefix: "cache:",
-  commandTimeout: Duration.seconds(1),
-  connectTimeout: Duration.seconds(2)
-} as const
+export const defaults: {
+  readonly prefix: string
+  readonly twoLevel: boolean
+  readonly commandTimeout: Duration.Duration
+  readonly connectTimeout: Duration.Duration
+} = redisDefaults
 
 const Positive = DurationInput.pipe(
   Schema.filter((d) =>
@@ -98,7 +100,7 @@ export const make = (options: Options = {}): Effect.Effect<CacheStoreService, In
       url: o.url,
       redis: o.redis,
       prefix: o.prefix ?? defaults.prefix,
-      twoLevel: o.twoLevel ?? false,
+      twoLevel: o.twoLevel ?? defaults.twoLevel,
       commandTimeout: Duration.toMillis(o.commandTimeout ?? defaults.commandTimeout),
       connectTimeout: Duration.toMillis(o.connectTimeout ?? defaults.connectTimeout)
     }))

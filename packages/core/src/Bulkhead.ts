@@ -24,6 +24,7 @@ import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { BulkheadRejectedError, InvalidConfigError } from "./Errors.js"
+import type { SettingDefault } from "./IntegrationPatterns.js"
 import * as internal from "./internal/bulkhead/bulkhead.js"
 import type { PatternEventBase } from "./PatternEvents.js"
 
@@ -183,12 +184,17 @@ declare module "./PatternEvents.js" {
 }
 
 /**
- * The default values of the optional options.
+ * The default values of the optional options. `timeout` is the `defaultTimeout`
+ * setting in force.
  *
  * @since 0.1.0
  * @category Constants
  */
-export const defaults: { readonly name: string; readonly queueSize: number } = internal.defaults
+export const defaults: {
+  readonly name: string
+  readonly queueSize: number
+  readonly timeout: SettingDefault<"defaultTimeout">
+} = internal.defaults
 
 /**
  * The service Tag of a bulkhead.

@@ -29,6 +29,8 @@ import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { CircuitBreakerOpenError, InvalidConfigError, PersistenceError } from "./Errors.js"
+import type { SettingDefault } from "./IntegrationPatterns.js"
+import * as breakerOptions from "./internal/circuitBreaker/options.js"
 import * as machine from "./internal/circuitBreaker/machine.js"
 import * as policy from "./internal/circuitBreaker/policy.js"
 import * as snapshot from "./internal/circuitBreaker/snapshot.js"
@@ -267,6 +269,25 @@ export interface CircuitBreaker<in E = unknown, in A = unknown> {
 }
 
 /**
+ * The defaults of optional options, as a breaker applies them. `failureThreshold` is
+ * the `circuitBreakerThreshold` setting in force.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly name: string
+  readonly failureThreshold: SettingDefault<"circuitBreakerThreshold">
+  readonly failureRateThreshold: number
+  readonly slowCallRateThreshold: number
+  readonly recoveryTimeout: Duration.Duration
+  readonly halfOpenMaxCalls: number
+  readonly successThreshold: number
+  readonly maxHalfOpenDuration: Duration.Duration
+  readonly initialState: "Closed"
+} = breakerOptions.defaults
+
+/**
  * The breaker of an application, provided by {@link layer} or {@link layerConfig}.
  *
  * @since 0.1.0
@@ -364,6 +385,15 @@ export interface KeyedOptions<E = unknown, A = unknown> extends Options<E, A> {
    */
   readonly idleTimeToLive?: Duration.DurationInput
 }
+
+/**
+ * The defaults of the options {@link makeKeyed} adds.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const keyedDefaults: { readonly maxKeys: number; readonly idleTimeToLive: Duration.Duration } =
+  internal.keyedDefaults
 
 /**
  * Counters of a keyed breaker.

@@ -18,6 +18,7 @@ import type * as Scope from "effect/Scope"
 import type { InvalidConfigError } from "./Errors.js"
 import * as report from "./internal/integrationPatterns.js"
 import * as internal from "./internal/registry.js"
+import * as setting from "./internal/settingDefault.js"
 import { decodeOptions } from "./internal/validation.js"
 
 /**
@@ -78,6 +79,22 @@ export const defaultSettings: Settings = {
   circuitBreakerThreshold: 5,
   rateLimiterDegradedRatio: report.defaultRateLimiterDegradedRatio
 }
+
+/**
+ * A default taken from one of the {@link Settings} when a pattern is built, as found in
+ * a pattern's `defaults` (for example `Retry.defaults.maxAttempts` is the
+ * `retryAttempts` setting).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type SettingDefault<K extends keyof Settings = keyof Settings> = setting.SettingDefault<K>
+
+/**
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isSettingDefault: (u: unknown) => u is SettingDefault = setting.isSettingDefault
 
 /**
  * The process-wide settings, which the Promise facade's `configure` changes.

@@ -104,6 +104,14 @@ export interface Options {
   readonly capacity?: number
 }
 
+/**
+ * The defaults of {@link Options}.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: { readonly capacity: number } = { capacity: 4096 }
+
 class EventBus implements PatternEventsService {
   private readonly listeners = new Set<(event: PatternEvent) => void>()
   private subscribers = 0
@@ -155,7 +163,7 @@ class EventBus implements PatternEventsService {
  * @category Constructors
  */
 export const unsafeMake = (options: Options = {}): PatternEventsService =>
-  new EventBus(Effect.runSync(PubSub.dropping<PatternEvent>(options.capacity ?? 4096)))
+  new EventBus(Effect.runSync(PubSub.dropping<PatternEvent>(options.capacity ?? defaults.capacity)))
 
 /**
  * The bus patterns publish to. When no Layer provides one, a process-wide bus is used,

@@ -16,8 +16,10 @@ import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { InvalidConfigError, PersistenceError, RateLimitExceededError } from "./Errors.js"
+import type { SettingDefault } from "./IntegrationPatterns.js"
 import type { PatternEventBase } from "./PatternEvents.js"
 import * as headers_ from "./internal/rateLimiter/headers.js"
+import * as options_ from "./internal/rateLimiter/options.js"
 import * as internal from "./internal/rateLimiter/service.js"
 import * as store from "./internal/rateLimiter/store.js"
 
@@ -217,6 +219,34 @@ export interface LimitOptions {
   /** The longest wait in `"wait"` mode. Defaults to the global `defaultTimeout` (30 seconds). */
   readonly maxWait?: Duration.DurationInput
 }
+
+/**
+ * The defaults of optional options, as a limiter applies them. `burstLimit` is derived
+ * from `requestsPerSecond` (one second of traffic, at least 1); `enableMetrics` is the
+ * setting in force.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly name: string
+  readonly algorithm: "token-bucket"
+  readonly burstLimit: (requestsPerSecond: number) => number
+  readonly maxKeys: number
+  readonly enableMetrics: SettingDefault<"enableMetrics">
+} = options_.defaults
+
+/**
+ * The defaults of {@link LimitOptions}. `maxWait` is the `defaultTimeout` setting in force.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const callDefaults: {
+  readonly cost: number
+  readonly mode: "reject"
+  readonly maxWait: SettingDefault<"defaultTimeout">
+} = options_.callDefaults
 
 /**
  * The algorithm and its parameters, as a store receives them. Windows in milliseconds.

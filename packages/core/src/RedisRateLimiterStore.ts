@@ -113,8 +113,14 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiterStoreServi
  * import * as RedisRateLimiterStore from "@integration-patterns/core/RedisRateLimiterStore"
  * import { Effect, Layer } from "effect"
  *
+ * const Store = RedisRateLimiterStore.layer({
+ *   url: "redis://127.0.0.1:6379",
+ *   onUnavailable: "insurance",
+ *   insuranceNodes: 4
+ * })
+ *
  * const Limiter = RateLimiter.layer({ name: "api", requestsPerSecond: 100, global: { requestsPerSecond: 1000 } }).pipe(
- *   Layer.provide(RedisRateLimiterStore.layer({ url: "redis://127.0.0.1:6379", onUnavailable: "insurance", insuranceNodes: 4 }))
+ *   Layer.provide(Store)
  * )
  *
  * export const handle = (user: string) =>

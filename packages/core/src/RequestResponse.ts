@@ -7,7 +7,9 @@
  *   (`InvalidRequest` / `InvalidResponse`), never a crash.
  * - A handler's typed errors cross the transport and arrive as the same typed errors.
  * - `metadata.timeout` bounds each request (the global `defaultTimeout` otherwise),
- *   on the sending side and on the serving side.
+ *   on the sending side and on the serving side, with the Timeout pattern: inside an
+ *   enclosing `Timeout` whose deadline comes first, that deadline wins, and the
+ *   receiver is sent the budget left rather than the request's own.
  * - Handlers run at most `concurrency` at a time; the others wait in a bounded queue,
  *   ordered by `metadata.priority`.
  * - A request id seen again within `dedupWindow` is answered from the first result
@@ -27,6 +29,7 @@ import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { InvalidConfigError, RequestError, TimeoutError } from "./Errors.js"
+import type { SettingDefault } from "./IntegrationPatterns.js"
 import * as Envelope from "./internal/requestResponse/envelope.js"
 import * as http from "./internal/requestResponse/http.js"
 import * as internal from "./internal/requestResponse/service.js"
@@ -276,6 +279,22 @@ export interface RequestResponse {
   readonly serve: (envelope: unknown) => Effect.Effect<ResponseEnvelope>
   readonly stats: Effect.Effect<Stats>
 }
+
+/**
+ * The defaults of optional options, as an instance applies them (durations in
+ * milliseconds). `defaultTimeout` is the setting of the same name in force.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly name: string
+  readonly concurrency: number
+  readonly queueSize: number
+  readonly dedupWindow: number
+  readonly dedupCapacity: number
+  readonly defaultTimeout: SettingDefault<"defaultTimeout">
+} = Envelope.defaults
 
 /**
  * @since 0.1.0

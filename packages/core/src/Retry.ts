@@ -22,6 +22,8 @@ import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { InvalidConfigError, RetryExhaustedError } from "./Errors.js"
+import type { SettingDefault } from "./IntegrationPatterns.js"
+import * as policy from "./internal/retry/policy.js"
 import * as internal from "./internal/retry/retry.js"
 import type { PatternEventBase } from "./PatternEvents.js"
 
@@ -191,6 +193,27 @@ declare module "./PatternEvents.js" {
     readonly Retry: RetryEvent
   }
 }
+
+/**
+ * The defaults of optional options, as the policy applies them (durations in
+ * milliseconds). `maxAttempts` is the `retryAttempts` setting in force.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly name: string
+  readonly maxAttempts: SettingDefault<"retryAttempts">
+  readonly baseDelay: number
+  readonly maxDelay: number
+  readonly backoffStrategy: BackoffStrategy
+  readonly jitter: Jitter
+  readonly budget: {
+    readonly retryRatio: number
+    readonly minRetriesPerSecond: number
+    readonly window: number
+  }
+} = policy.defaults
 
 /**
  * The service Tag of a retry policy provided by a Layer.

@@ -26,6 +26,8 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { InvalidConfigError, TimeoutError } from "./Errors.js"
+import type { SettingDefault } from "./IntegrationPatterns.js"
+import * as timeoutOptions from "./internal/timeout/options.js"
 import * as internal from "./internal/timeout/timeout.js"
 import type { PatternEventBase } from "./PatternEvents.js"
 
@@ -124,6 +126,20 @@ declare module "./PatternEvents.js" {
     readonly Timeout: TimeoutEvent
   }
 }
+
+/**
+ * The defaults of optional options, as the timeout applies them (durations in
+ * milliseconds). `duration` is the `defaultTimeout` setting in force.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly name: string
+  readonly duration: SettingDefault<"defaultTimeout">
+  readonly gracefulShutdown: boolean
+  readonly gracePeriod: number
+} = timeoutOptions.defaults
 
 /**
  * The service Tag of a timeout provided by a Layer.

@@ -16,6 +16,7 @@ import * as IntegrationPatterns from "../src/IntegrationPatterns.js"
 import * as Metrics from "../src/Metrics.js"
 import * as PatternEvents from "../src/PatternEvents.js"
 import * as RequestResponse from "../src/RequestResponse.js"
+import * as Timeout from "../src/Timeout.js"
 
 class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", { userId: Schema.String }) {}
 
@@ -298,6 +299,50 @@ describe("RequestResponse", () => {
           metadata: { duration: 500 }
         })
         expect(yield* rr.stats).toMatchObject({ timedOut: 1, running: 0 })
+      }))
+
+    it.scoped("gives way to an enclosing Timeout whose deadline comes first, and forwards the budget left", () =>
+      Effect.gen(function*() {
+        const rr = yield* RequestResponse.make({ name: "nested" })
+        const budgets: Array<Duration.Duration> = []
+        yield* rr.register(Work, (request) =>
+          Effect.sync(() => budgets.push(request.metadata.timeout)).pipe(
+            Effect.zipRight(Effect.never),
+            Effect.onInterrupt(() => Effect.sync(() => budgets.push(Duration.zero)))
+          ))
+        const fiber = yield* Effect.fork(
+          Effect.flip(
+            rr.send(Work, { id: "req-1", payload: "x", metadata: { timeout: "10 seconds" } }).pipe(
+              Timeout.withTimeout({ name: "caller", duration: "500 millis" })
+            )
+          )
+        )
+        yield* TestClock.adjust("499 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const error = yield* Fiber.join(fiber)
+        expect(error).toBeInstanceOf(TimeoutError)
+        expect(error).toMatchObject({ timeout: "caller", duration: 500, phase: "Operation" })
+        // The handler was told the budget left, and was interrupted when it ran out.
+        expect(budgets).toEqual([Duration.millis(500), Duration.zero])
+        // The caller's timeout interrupted the exchange: the request did not time out.
+        expect(yield* rr.stats).toMatchObject({ running: 0, timedOut: 0, failed: 1 })
+        expect(yield* calls("nested", "interrupted")).toBe(1)
+      }))
+
+    it.scoped("keeps its own deadline inside a longer enclosing Timeout", () =>
+      Effect.gen(function*() {
+        const rr = yield* RequestResponse.make({ name: "inner" })
+        yield* rr.register(Work, () => Effect.never)
+        const fiber = yield* Effect.fork(
+          Effect.flip(
+            rr.send(Work, { id: "req-1", payload: "x", metadata: { timeout: "1 second" } }).pipe(
+              Timeout.withTimeout({ name: "caller", duration: "5 seconds" })
+            )
+          )
+        )
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "TimeoutError", timeout: "inner", duration: 1000 })
       }))
 
     it.scoped("takes a request that times out in the queue out of the queue", () =>

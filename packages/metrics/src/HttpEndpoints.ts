@@ -50,6 +50,20 @@ export interface ServerOptions extends Options {
 }
 
 /**
+ * The defaults of optional options.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly port: number
+  readonly host: string
+  readonly snapshotInterval: Duration.Duration
+  readonly history: Duration.Duration
+  readonly title: string
+} = internal.defaults
+
+/**
  * The endpoints as a router, to mount in an application's own server. Open `/events`
  * streams end when the scope closes.
  *

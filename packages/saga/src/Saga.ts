@@ -410,6 +410,22 @@ export interface Options<D extends ReadonlyArray<SagaDefinition.Any> = ReadonlyA
 }
 
 /**
+ * The defaults of optional options. `compensationRetry` is exponential from 100 ms,
+ * 5 retries; `workerId` defaults to the host name.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly name: string
+  readonly definitions: ReadonlyArray<never>
+  readonly compensationRetry: Schedule.Schedule<unknown, unknown>
+  readonly leaseDuration: Duration.Duration
+  readonly recoveryConcurrency: number
+  readonly recoveryBatchSize: number
+} = engine.defaults
+
+/**
  * Builds the service. It registers itself for health reports (unhealthy while a saga
  * needs attention) and renews the leases of its running sagas in the background,
  * both for the lifetime of the scope.

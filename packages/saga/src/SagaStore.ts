@@ -243,6 +243,18 @@ export interface PgOptions extends SqlOptions {
 }
 
 /**
+ * The defaults of the SQL stores' optional options.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults: {
+  readonly tablePrefix: string
+  readonly synchronous: "NORMAL" | "FULL"
+  readonly maxConnections: number
+} = sql.defaults
+
+/**
  * A store over an existing `SqlClient` (SQLite or PostgreSQL). The tables are created
  * when missing.
  *

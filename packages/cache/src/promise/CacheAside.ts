@@ -1,7 +1,9 @@
 import { type ConfigIssue, InvalidConfigError } from "@integration-patterns/core"
 import { globalRegistry, type PatternHealth } from "@integration-patterns/core/internal/registry"
 import { decodeOptionsSync, Name, PositiveInt } from "@integration-patterns/core/internal/validation"
+import type { SettingDefault } from "@integration-patterns/core/IntegrationPatterns"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
@@ -10,6 +12,7 @@ import type { CacheStats, GetOptions, WarmResult } from "../CacheAside.js"
 import { memory } from "../CacheStore.js"
 import { type CacheAsideImpl, makeUnregistered, MISS } from "../internal/cacheAside/cacheAside.js"
 import { defaults, type Resolved } from "../internal/cacheAside/options.js"
+import { redisDefaults } from "../internal/cacheStore/options.js"
 import { Counters } from "../internal/cacheAside/stats.js"
 
 /**
@@ -109,6 +112,30 @@ const fromPromise = <T>(loader: (key: string) => Promise<T>) => (key: string): E
  * @category Constructors
  */
 export class CacheAside<T = unknown> {
+  /**
+   * The defaults of optional options, in seconds where a duration. `enableMetrics` is
+   * the setting in force.
+   */
+  static readonly defaults: {
+    readonly name: string
+    readonly maxSize: number
+    readonly storage: "memory"
+    readonly keyPrefix: string
+    readonly staleTtl: number
+    readonly refreshAhead: number
+    readonly onStoreUnavailable: "fail-open"
+    readonly enableMetrics: SettingDefault<"enableMetrics">
+  } = {
+    name: "cache",
+    maxSize: defaults.maxSize,
+    storage: "memory",
+    keyPrefix: redisDefaults.prefix,
+    staleTtl: Duration.toSeconds(defaults.staleTtl),
+    refreshAhead: Duration.toSeconds(defaults.refreshAhead),
+    onStoreUnavailable: defaults.onStoreUnavailable,
+    enableMetrics: defaults.enableMetrics
+  }
+
   readonly name: string
   private impl: CacheAsideImpl<T> | undefined
   private readonly ready: Promise<CacheAsideImpl<T>>
@@ -118,18 +145,19 @@ export class CacheAside<T = unknown> {
   constructor(options: CacheAsideOptions) {
     const o = decodeOptionsSync("CacheAside", OptionsSchema, options)
     checkTogether(o)
-    this.name = o.name ?? "cache"
-    const storage = o.storage ?? "memory"
+    const d = CacheAside.defaults
+    this.name = o.name ?? d.name
+    const storage = o.storage ?? d.storage
     const config: Resolved = {
       name: this.name,
       ttl: o.ttl * 1000,
-      staleTtl: (o.staleTtl ?? 0) * 1000,
-      refreshAhead: (o.refreshAhead ?? 0) * 1000,
+      staleTtl: (o.staleTtl ?? d.staleTtl) * 1000,
+      refreshAhead: (o.refreshAhead ?? d.refreshAhead) * 1000,
       negativeTtl: (o.negativeTtl ?? 0) * 1000,
-      maxSize: o.maxSize ?? defaults.maxSize,
+      maxSize: o.maxSize ?? d.maxSize,
       schema: undefined,
       store: memory,
-      failClosed: o.onStoreUnavailable === "fail-closed",
+      failClosed: (o.onStoreUnavailable ?? d.onStoreUnavailable) === "fail-closed",
       warmConcurrency: defaults.warmConcurrency,
       enableMetrics: o.enableMetrics
     }
@@ -147,10 +175,10 @@ export class CacheAside<T = unknown> {
               client: undefined,
               url: o.redisUrl ?? process.env.REDIS_URL,
               redis: undefined,
-              prefix: o.keyPrefix ?? "cache:",
+              prefix: o.keyPrefix ?? d.keyPrefix,
               twoLevel: storage === "two-level",
-              commandTimeout: 1000,
-              connectTimeout: 2000
+              commandTimeout: Duration.toMillis(redisDefaults.commandTimeout),
+              connectTimeout: Duration.toMillis(redisDefaults.connectTimeout)
             }),
             (store) => makeUnregistered({ ...config, store })
           ),

@@ -14,6 +14,7 @@ import { BulkheadCore, Compartment, type Waiter } from "../internal/bulkhead/cor
 import * as Opts from "../internal/bulkhead/options.js"
 import * as report from "../internal/bulkhead/report.js"
 import { globalRegistry } from "../internal/registry.js"
+import { readSetting } from "../internal/settingDefault.js"
 import { decodeOptionsSync } from "../internal/validation.js"
 import * as Metrics from "../Metrics.js"
 import * as PatternEvents from "../PatternEvents.js"
@@ -114,7 +115,7 @@ class Engine {
   constructor(options: BulkheadOptions) {
     const decoded = decodeOptionsSync("Bulkhead", Opts.FacadeOptions, options)
     const settings = processSettings.current
-    this.options = Opts.resolve(decoded, decoded.timeout ?? Duration.toMillis(settings.defaultTimeout))
+    this.options = Opts.resolve(decoded, decoded.timeout ?? Duration.toMillis(readSetting(Opts.defaults.timeout, settings)))
     this.core = new BulkheadCore(this.options)
     this.metrics = new Metrics.PatternMetrics("Bulkhead", this.options.name, settings.enableMetrics)
     this.bus = Context.get(Context.empty(), PatternEvents.PatternEvents)

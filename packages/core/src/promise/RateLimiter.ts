@@ -18,11 +18,12 @@ import * as PatternEvents from "../PatternEvents.js"
 import type { Algorithm, Decision, KeyStats, Stats, StorageSnapshot, UnavailablePolicy } from "../RateLimiter.js"
 import { isValidCost, LimiterCore, limiterHealth, Tally } from "../internal/rateLimiter/core.js"
 import * as headers_ from "../internal/rateLimiter/headers.js"
-import { decodeSync, type Resolved } from "../internal/rateLimiter/options.js"
+import { callDefaults, decodeSync, defaults, type Resolved } from "../internal/rateLimiter/options.js"
 import type { RedisBudgets, RedisConnection, RedisSettings } from "../internal/rateLimiter/redis.js"
 import * as redisOptions from "../internal/rateLimiter/redisOptions.js"
 import { rateLimitExceeded } from "../internal/rateLimiter/rejection.js"
 import { globalRegistry, type PatternHealth } from "../internal/registry.js"
+import { readSetting } from "../internal/settingDefault.js"
 import * as V from "../internal/validation.js"
 
 /**
@@ -137,7 +138,12 @@ const checkCost = (cost: number): void => {
 const StoreOptions = Schema.Struct({ store: Schema.optional(Schema.Literal("memory", "redis")) })
 
 // The facade's names for the Redis store's options.
-const redisKeys = { redisUrl: "url", keyPrefix: "prefix", onStoreUnavailable: "onUnavailable", insuranceNodes: "insuranceNodes" }
+const redisKeys = {
+  redisUrl: "url",
+  keyPrefix: "prefix",
+  onStoreUnavailable: "onUnavailable",
+  insuranceNodes: "insuranceNodes"
+} as const
 const facadeKey: Record<string, string> = Object.fromEntries(Object.entries(redisKeys).map(([k, v]) => [v, k]))
 
 const issuesOf = <A>(result: Either.Either<A, InvalidConfigError>): ReadonlyArray<ConfigIssue> =>
@@ -145,7 +151,9 @@ const issuesOf = <A>(result: Either.Either<A, InvalidConfigError>): ReadonlyArra
 
 // Decodes the limiter's options and the store's together, so that one error lists
 // every problem of both.
-const decodeAll = (options: RateLimiterOptions): { readonly resolved: Resolved; readonly redis: RedisState | undefined } => {
+const decodeAll = (
+  options: RateLimiterOptions
+): { readonly resolved: Resolved; readonly redis: RedisState | undefined } => {
   const limiter: Record<string, unknown> = {}
   const store: Record<string, unknown> = {}
   const redis: Record<string, unknown> = {}
@@ -161,16 +169,23 @@ const decodeAll = (options: RateLimiterOptions): { readonly resolved: Resolved; 
       throw error
     }
   })
-  const issues: Array<ConfigIssue> = [...issuesOf(resolved), ...issuesOf(V.decodeOptionsEither("RateLimiter", StoreOptions, store))]
+  const issues: Array<ConfigIssue> = [
+    ...issuesOf(resolved),
+    ...issuesOf(V.decodeOptionsEither("RateLimiter", StoreOptions, store))
+  ]
   let settings: RedisSettings | undefined
-  if (store.store === "redis") {
+  if ((store.store ?? RateLimiter.storeDefaults.store) === "redis") {
     redis.url ??= process.env.REDIS_URL
-    if (redis.url === undefined) issues.push({ path: "redisUrl", message: "is required for store 'redis' when REDIS_URL is not set" })
+    if (redis.url === undefined) {
+      issues.push({ path: "redisUrl", message: "is required for store 'redis' when REDIS_URL is not set" })
+    }
     const decoded = redisOptions.decodeEither(redis)
     if (Either.isRight(decoded)) settings = decoded.right
     for (const issue of issuesOf(decoded)) issues.push({ ...issue, path: facadeKey[issue.path] ?? issue.path })
   } else {
-    for (const key of Object.keys(redis)) issues.push({ path: facadeKey[key]!, message: "applies only with store 'redis'" })
+    for (const key of Object.keys(redis)) {
+      issues.push({ path: facadeKey[key]!, message: "applies only with store 'redis'" })
+    }
   }
   if (issues.length > 0 || Either.isLeft(resolved)) throw new InvalidConfigError({ pattern: "RateLimiter", issues })
   return {
@@ -212,7 +227,12 @@ const memorySnapshot = (core: LimiterCore, now: number): StorageSnapshot => ({
  * }
  *
  * // One budget shared by every process: the same class, with budgets in Redis.
- * const shared = new RateLimiter({ name: "api", requestsPerSecond: 100, store: "redis", redisUrl: "redis://127.0.0.1:6379" })
+ * const shared = new RateLimiter({
+ *   name: "api",
+ *   requestsPerSecond: 100,
+ *   store: "redis",
+ *   redisUrl: "redis://127.0.0.1:6379"
+ * })
  * await shared.allowRequest("user-123")
  * await shared.close()
  * ```
@@ -221,6 +241,23 @@ const memorySnapshot = (core: LimiterCore, now: number): StorageSnapshot => ({
  * @category Constructors
  */
 export class RateLimiter {
+  /**
+   * The defaults of the options that keep budgets in Redis (`redisUrl` defaults to the
+   * `REDIS_URL` environment variable). The others are `RateLimiter.defaults` of the
+   * Effect API.
+   */
+  static readonly storeDefaults: {
+    readonly store: "memory"
+    readonly keyPrefix: string
+    readonly onStoreUnavailable: UnavailablePolicy
+    readonly insuranceNodes: number
+  } = {
+    store: "memory",
+    keyPrefix: redisOptions.defaults.prefix,
+    onStoreUnavailable: redisOptions.defaults.onUnavailable,
+    insuranceNodes: redisOptions.defaults.insuranceNodes
+  }
+
   readonly name: string
   readonly algorithm: Algorithm
   /** The per-key limit (a bucket's burst, a window's limit). */
@@ -241,9 +278,12 @@ export class RateLimiter {
     this.resolved = resolved
     this.name = resolved.name
     this.algorithm = resolved.algorithm.algorithm
-    this.limit = resolved.algorithm.algorithm === "token-bucket" ? resolved.algorithm.burstLimit : resolved.algorithm.limit
+    this.limit = resolved.algorithm.algorithm === "token-bucket"
+      ? resolved.algorithm.burstLimit
+      : resolved.algorithm.limit
     const settings = processSettings.current
-    this.metrics = new PatternMetrics("RateLimiter", this.name, resolved.enableMetrics ?? settings.enableMetrics)
+    const enableMetrics = resolved.enableMetrics ?? readSetting(defaults.enableMetrics, settings)
+    this.metrics = new PatternMetrics("RateLimiter", this.name, enableMetrics)
     this.bus = Effect.runSync(PatternEvents.PatternEvents)
     this.redis = redis
     if (redis === undefined) {
@@ -267,14 +307,14 @@ export class RateLimiter {
    * With Redis, rejects with `PersistenceError` when Redis is unreachable and the
    * limiter fails closed.
    */
-  allowRequest(key: string, cost = 1): Promise<boolean> {
+  allowRequest(key: string, cost: number = callDefaults.cost): Promise<boolean> {
     checkCost(cost)
     if (this.core === undefined) return this.decideRemote(key, cost, Date.now()).then((decision) => decision.allowed)
     return Promise.resolve(this.decide(this.core, key, cost, Date.now()).allowed)
   }
 
   /** Decides one request and returns the whole decision (for response headers, see {@link rateLimitHeaders}). */
-  check(key: string, cost = 1): Promise<Decision> {
+  check(key: string, cost: number = callDefaults.cost): Promise<Decision> {
     checkCost(cost)
     if (this.core === undefined) return this.decideRemote(key, cost, Date.now())
     return Promise.resolve(this.decide(this.core, key, cost, Date.now()))
@@ -285,13 +325,13 @@ export class RateLimiter {
    * `RateLimitExceededError` (at once, or after waiting up to `maxWait` in `'wait'` mode).
    */
   async execute<A>(key: string, fn: () => PromiseLike<A> | A, options: RateLimiterExecuteOptions = {}): Promise<A> {
-    const cost = options.cost ?? 1
+    const cost = options.cost ?? callDefaults.cost
     checkCost(cost)
-    if (options.mode === "wait") {
+    if ((options.mode ?? callDefaults.mode) === "wait") {
       await this.waitForTurn(
         key,
         cost,
-        options.maxWait ?? Duration.toMillis(processSettings.current.defaultTimeout)
+        options.maxWait ?? Duration.toMillis(readSetting(callDefaults.maxWait, processSettings.current))
       )
     } else {
       const now = Date.now()
@@ -331,7 +371,9 @@ export class RateLimiter {
    * Redis, use {@link keyStats}: this one throws a `TypeError`.
    */
   getKeyStats(key: string): KeyStats {
-    if (this.core === undefined) throw new TypeError(`RateLimiter "${this.name}" keeps its budgets in Redis: use keyStats()`)
+    if (this.core === undefined) {
+      throw new TypeError(`RateLimiter "${this.name}" keeps its budgets in Redis: use keyStats()`)
+    }
     return this.core.keyStats(key, Date.now())
   }
 
@@ -497,7 +539,8 @@ export class RateLimiter {
           waiter.cost,
           at,
           false,
-          (decision) => waiter.reject(this.reject(waiter.key, waiter.cost, { ...decision, allowed: false }, at, "wait")),
+          (decision) =>
+            waiter.reject(this.reject(waiter.key, waiter.cost, { ...decision, allowed: false }, at, "wait")),
           waiter.reject
         )
       }, Math.max(0, waiter.deadline - Date.now()))

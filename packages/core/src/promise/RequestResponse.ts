@@ -17,6 +17,7 @@ import * as Admission from "../internal/requestResponse/admission.js"
 import * as Dedup from "../internal/requestResponse/dedup.js"
 import * as Envelope from "../internal/requestResponse/envelope.js"
 import { globalRegistry } from "../internal/registry.js"
+import { readSetting } from "../internal/settingDefault.js"
 import { decodeOptionsSync } from "../internal/validation.js"
 import * as Metrics from "../Metrics.js"
 import * as PatternEvents from "../PatternEvents.js"
@@ -282,7 +283,7 @@ export class RequestResponsePattern {
     const { id, type, payload } = decoded.right
     const metadata = decoded.right.metadata
     const timeout = metadata?.timeout === undefined
-      ? this.defaultTimeout ?? Duration.toMillis(processSettings.current.defaultTimeout)
+      ? this.defaultTimeout ?? Duration.toMillis(readSetting(Envelope.defaults.defaultTimeout, processSettings.current))
       : Duration.toMillis(metadata.timeout)
     const entry = this.handlers.get(type)
     if (entry === undefined) {

@@ -20,6 +20,7 @@ export {
   rateLimitHeaders
 } from "./RateLimiter.js"
 export * from "./CircuitBreaker.js"
+export * as Policy from "./Policy.js"
 export {
   Bulkhead,
   type BulkheadExecuteOptions,

@@ -57,10 +57,13 @@ const ServerOptionsSchema = Schema.Struct({
 type Decoded = typeof OptionsSchema.Type
 
 /** @internal */
-export const defaultPort = 9464
-
-/** @internal */
-export const defaultHost = "127.0.0.1"
+export const defaults = {
+  port: 9464,
+  host: "127.0.0.1",
+  snapshotInterval: Duration.seconds(1),
+  history: Duration.minutes(5),
+  title: "Integration patterns"
+} as const
 
 const snapshot: Effect.Effect<dashboard.Snapshot> = Effect.map(
   Effect.all([IntegrationPatterns.getMetrics, IntegrationPatterns.getHealth, Metric.snapshot]),
@@ -89,11 +92,11 @@ const makeRouter = (options: Decoded) =>
     // Open event streams would keep the HTTP server from closing; end them with the scope.
     const closed = yield* Deferred.make<void>()
     yield* Effect.addFinalizer(() => Deferred.succeed(closed, undefined))
-    const interval = options.snapshotInterval ?? Duration.seconds(1)
+    const interval = options.snapshotInterval ?? defaults.snapshotInterval
     const html = page.render({
-      title: options.title ?? "Integration patterns",
+      title: options.title ?? defaults.title,
       events: "events",
-      historyMillis: Duration.toMillis(options.history ?? Duration.minutes(5))
+      historyMillis: Duration.toMillis(options.history ?? defaults.history)
     })
     return HttpRouter.empty.pipe(
       HttpRouter.get(
@@ -139,8 +142,8 @@ export const layerNode = (
     const { host, port, ...endpoints } = decoded
     return layer(endpoints).pipe(
       Layer.provideMerge(NodeHttpServer.layerServer(createServer, {
-        port: port ?? defaultPort,
-        host: host ?? defaultHost
+        port: port ?? defaults.port,
+        host: host ?? defaults.host
       }))
     )
   }))
@@ -163,7 +166,7 @@ export const serve = (options: ServerOptions = {}): Promise<RunningServer> => {
     }
     const address = exit.value.address
     const port = address._tag === "TcpAddress" ? address.port : 0
-    const host = options.host ?? defaultHost
+    const host = options.host ?? defaults.host
     return {
       url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
       port,

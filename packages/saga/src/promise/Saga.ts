@@ -31,7 +31,6 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as definitions from "../internal/saga/definition.js"
 import * as engine from "../internal/saga/engine.js"
@@ -117,6 +116,17 @@ const invalid = (path: string, message: string): InvalidConfigError =>
  * @category Constructors
  */
 export class Saga<C = any> {
+  /** The defaults of optional options (`compensationDelay` in milliseconds). */
+  static readonly defaults: {
+    readonly name: string
+    readonly compensationRetries: number
+    readonly compensationDelay: number
+  } = {
+    name: engine.defaults.name,
+    compensationRetries: engine.compensationRetryDefaults.retries,
+    compensationDelay: Duration.toMillis(engine.compensationRetryDefaults.delay)
+  }
+
   readonly name: string
   private readonly steps: Array<Step<C>> = []
   private readonly env: engine.Env
@@ -125,9 +135,10 @@ export class Saga<C = any> {
   /** Throws `InvalidConfigError` for bad options. */
   constructor(options: SagaOptions = {}) {
     const decoded = decodeOptionsSync("Saga", OptionsSchema, options)
-    this.name = decoded.name ?? "saga"
-    const retry = Schedule.exponential(Duration.millis(decoded.compensationDelay ?? 100)).pipe(
-      Schedule.intersect(Schedule.recurs(decoded.compensationRetries ?? 5))
+    this.name = decoded.name ?? Saga.defaults.name
+    const retry = engine.compensationRetry(
+      Duration.millis(decoded.compensationDelay ?? Saga.defaults.compensationDelay),
+      decoded.compensationRetries ?? Saga.defaults.compensationRetries
     )
     this.env = engine.unsafeMakeEnv({
       store: memory.make(),

@@ -1,6 +1,7 @@
 import { CacheLoadError, type InvalidConfigError, type PersistenceError } from "@integration-patterns/core"
 import * as IntegrationPatterns from "@integration-patterns/core/IntegrationPatterns"
 import { healthy, type PatternHealth } from "@integration-patterns/core/internal/registry"
+import { readSetting } from "@integration-patterns/core/internal/settingDefault"
 import { decodeOptions } from "@integration-patterns/core/internal/validation"
 import { cacheEvictions, cacheLoads, cacheLookups, PatternMetrics } from "@integration-patterns/core/Metrics"
 import * as PatternEvents from "@integration-patterns/core/PatternEvents"
@@ -19,7 +20,7 @@ import type { CacheAside, CacheAsideEvent, GetOptions, LoadError, Options, WarmR
 import { CacheStore, type Partition } from "../../CacheStore.js"
 import { type Entry, freshness, type Invalidation, invalidationTarget, makeEntry, type Timing } from "./entry.js"
 import { reader } from "./clock.js"
-import { checkTogether, OptionsSchema, resolve, type Resolved } from "./options.js"
+import { checkTogether, defaults, OptionsSchema, resolve, type Resolved } from "./options.js"
 import { Counters, type CacheStats } from "./stats.js"
 
 /** Returned by the synchronous lookup when the caller must take the slow path. @internal */
@@ -545,7 +546,8 @@ export const makeUnregistered = (
     const clock = yield* Effect.clock
     const scope = yield* Effect.scope
     const store = config.store ?? (yield* CacheStore)
-    const metrics = new PatternMetrics("CacheAside", config.name, config.enableMetrics ?? settings.enableMetrics)
+    const enableMetrics = config.enableMetrics ?? readSetting(defaults.enableMetrics, settings)
+    const metrics = new PatternMetrics("CacheAside", config.name, enableMetrics)
     const counters = new Counters()
     let impl: CacheAsideImpl<any> | undefined
     const partition = yield* store.open({

@@ -1,3 +1,4 @@
+import { fromSetting } from "@integration-patterns/core/internal/settingDefault"
 import { DurationInput, Name, PositiveInt } from "@integration-patterns/core/internal/validation"
 import { InvalidConfigError } from "@integration-patterns/core"
 import * as Duration from "effect/Duration"
@@ -86,20 +87,24 @@ export interface Resolved {
 /** @internal */
 export const defaults = {
   maxSize: 10_000,
-  warmConcurrency: 16
+  staleTtl: Duration.zero,
+  refreshAhead: Duration.zero,
+  onStoreUnavailable: "fail-open",
+  warmConcurrency: 16,
+  enableMetrics: fromSetting("enableMetrics")
 } as const
 
 /** @internal */
 export const resolve = (o: DecodedOptions): Resolved => ({
   name: o.name,
   ttl: Duration.toMillis(o.ttl),
-  staleTtl: o.staleTtl === undefined ? 0 : Duration.toMillis(o.staleTtl),
-  refreshAhead: o.refreshAhead === undefined ? 0 : Duration.toMillis(o.refreshAhead),
+  staleTtl: Duration.toMillis(o.staleTtl ?? defaults.staleTtl),
+  refreshAhead: Duration.toMillis(o.refreshAhead ?? defaults.refreshAhead),
   negativeTtl: o.negativeTtl === undefined ? 0 : Duration.toMillis(o.negativeTtl),
   maxSize: o.maxSize ?? defaults.maxSize,
   schema: o.schema,
   store: o.store,
-  failClosed: o.onStoreUnavailable === "fail-closed",
+  failClosed: (o.onStoreUnavailable ?? defaults.onStoreUnavailable) === "fail-closed",
   warmConcurrency: o.warmConcurrency ?? defaults.warmConcurrency,
   enableMetrics: o.enableMetrics
 })

@@ -9,6 +9,7 @@ import type { BulkheadRejectedError, InvalidConfigError } from "../../Errors.js"
 import * as IntegrationPatterns from "../../IntegrationPatterns.js"
 import * as Metrics from "../../Metrics.js"
 import * as PatternEvents from "../../PatternEvents.js"
+import { readSetting } from "../settingDefault.js"
 import { decodeOptions } from "../validation.js"
 import { BulkheadCore, Compartment, type Waiter } from "./core.js"
 import * as Opts from "./options.js"
@@ -215,7 +216,7 @@ const build = (options: Bulkhead.Options): Effect.Effect<Shell, InvalidConfigErr
     const settings = yield* IntegrationPatterns.settings
     const bus = yield* PatternEvents.PatternEvents
     const clock = yield* Effect.clock
-    const timeout = Duration.toMillis(decoded.timeout ?? settings.defaultTimeout)
+    const timeout = Duration.toMillis(decoded.timeout ?? readSetting(Opts.defaults.timeout, settings))
     const resolved = Opts.resolve(decoded, timeout)
     const metrics = new Metrics.PatternMetrics("Bulkhead", resolved.name, settings.enableMetrics)
     const shell = new Shell(resolved, clock, bus, metrics)

@@ -1,9 +1,10 @@
 import * as Schema from "effect/Schema"
+import { fromSetting } from "../settingDefault.js"
 import * as V from "../validation.js"
 import type { Limits } from "./core.js"
 
 /** @internal */
-export const defaults = { name: "bulkhead", queueSize: 0 } as const
+export const defaults = { name: "bulkhead", queueSize: 0, timeout: fromSetting("defaultTimeout") } as const
 
 /** @internal */
 export const Options = Schema.Struct({

@@ -12,22 +12,29 @@ import * as Intervals from "effect/ScheduleIntervals"
 import * as Schema from "effect/Schema"
 import { type ConfigIssue, InvalidConfigError } from "../../Errors.js"
 import type { Settings } from "../../IntegrationPatterns.js"
+import { fromSetting, readSetting } from "../settingDefault.js"
 import * as V from "../validation.js"
 import { fixedOpenDuration, type InitialState, type MachineConfig, type OpenDuration } from "./machine.js"
 import { lastCalls, lastMillis, type TripPolicy, type WindowSpec } from "./policy.js"
 
-/** The defaults of every option that has one. */
+/** The defaults of every option that has one of its own. */
 export const defaults = {
   name: "circuit-breaker",
+  failureThreshold: fromSetting("circuitBreakerThreshold"),
   failureRateThreshold: 0.5,
   slowCallRateThreshold: 0.5,
-  slidingWindowSizeForSlowCalls: 100,
-  timeWindowMinimumThroughput: 10,
-  windowBuckets: 10,
   recoveryTimeout: Duration.seconds(60),
   halfOpenMaxCalls: 1,
   successThreshold: 1,
-  maxHalfOpenDuration: Duration.seconds(60)
+  maxHalfOpenDuration: Duration.seconds(60),
+  initialState: "Closed"
+} as const
+
+/** How the shorthand options build their windows, where no option says. */
+export const windowDefaults = {
+  slidingWindowSizeForSlowCalls: 100,
+  timeWindowMinimumThroughput: 10,
+  windowBuckets: 10
 } as const
 
 const RatioAboveZero = Schema.Number.pipe(
@@ -170,7 +177,7 @@ const crossCheck = (o: Decoded): Array<ConfigIssue> => {
 const shorthandPolicies = (o: Decoded, settings: Settings): ReadonlyArray<TripPolicy> => {
   const policies: Array<TripPolicy> = [{
     _tag: "ConsecutiveFailures",
-    threshold: o.failureThreshold ?? settings.circuitBreakerThreshold
+    threshold: o.failureThreshold ?? readSetting(defaults.failureThreshold, settings)
   }]
   const threshold = o.failureRateThreshold ?? defaults.failureRateThreshold
   if (o.slidingWindowSize !== undefined) {
@@ -183,23 +190,23 @@ const shorthandPolicies = (o: Decoded, settings: Settings): ReadonlyArray<TripPo
   }
   const timeWindow = o.monitoringWindow === undefined
     ? undefined
-    : lastMillis(Duration.toMillis(o.monitoringWindow), defaults.windowBuckets)
+    : lastMillis(Duration.toMillis(o.monitoringWindow), windowDefaults.windowBuckets)
   if (timeWindow !== undefined) {
     policies.push({
       _tag: "FailureRate",
       threshold,
-      minimumThroughput: o.minimumThroughput ?? defaults.timeWindowMinimumThroughput,
+      minimumThroughput: o.minimumThroughput ?? windowDefaults.timeWindowMinimumThroughput,
       window: timeWindow
     })
   }
   if (o.slowCallDuration !== undefined) {
     const window: WindowSpec = timeWindow ??
-      lastCalls(o.slidingWindowSize ?? defaults.slidingWindowSizeForSlowCalls)
+      lastCalls(o.slidingWindowSize ?? windowDefaults.slidingWindowSizeForSlowCalls)
     policies.push({
       _tag: "SlowCallRate",
       threshold: o.slowCallRateThreshold ?? defaults.slowCallRateThreshold,
       minimumThroughput: Math.min(
-        o.minimumThroughput ?? (window._tag === "Calls" ? window.size : defaults.timeWindowMinimumThroughput),
+        o.minimumThroughput ?? (window._tag === "Calls" ? window.size : windowDefaults.timeWindowMinimumThroughput),
         window._tag === "Calls" ? window.size : Number.POSITIVE_INFINITY
       ),
       window
@@ -247,7 +254,7 @@ export const resolve = (
         successThreshold: o.successThreshold ?? defaults.successThreshold,
         maxHalfOpenDuration: Duration.toMillis(o.maxHalfOpenDuration ?? defaults.maxHalfOpenDuration),
         recoveryTimeout: o.recoveryTimeout ?? defaults.recoveryTimeout,
-        initialState: o.initialState ?? "Closed",
+        initialState: o.initialState ?? defaults.initialState,
         isFailure: o.isFailure,
         ignore: o.ignore,
         isResultFailure: o.isResultFailure,

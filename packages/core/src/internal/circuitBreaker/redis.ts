@@ -129,7 +129,8 @@ export const make = (settings: RedisSettings): Effect.Effect<CB.CircuitBreakerSt
             catch: (error) => failure("Decode", keyOf(name), error)
           })
         }),
-      save: (name, snapshot) => Effect.asVoid(call(keyOf(name), () => client.set(keyOf(name), JSON.stringify(snapshot)))),
+      save: (name, snapshot) =>
+        Effect.asVoid(call(keyOf(name), () => client.set(keyOf(name), JSON.stringify(snapshot)))),
       signals: {
         subscribe: Effect.gen(function*() {
           const queue = yield* Queue.unbounded<CB.RemoteSignal>()

@@ -298,7 +298,7 @@ const KeyedFields = {
 }
 
 /** @internal */
-export const keyedDefaults = { maxKeys: 10_000, idleTimeToLiveMillis: 10 * 60_000 } as const
+export const keyedDefaults = { maxKeys: 10_000, idleTimeToLive: Duration.minutes(10) } as const
 
 interface KeyEntry {
   readonly runner: Runner
@@ -321,7 +321,7 @@ export const makeKeyed = <E = unknown, A = unknown>(
     )
     const maxKeys = (resolved.extra.maxKeys as number | undefined) ?? keyedDefaults.maxKeys
     const idle = resolved.extra.idleTimeToLive as Duration.Duration | undefined
-    const ttl = idle === undefined ? keyedDefaults.idleTimeToLiveMillis : Duration.toMillis(idle)
+    const ttl = Duration.toMillis(idle ?? keyedDefaults.idleTimeToLive)
     // Map order is least recently used first: a touched key moves to the end.
     const entries = new Map<string, KeyEntry>()
     let evicted = 0

@@ -5,13 +5,25 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { InvalidConfigError } from "../../Errors.js"
 import type { AlgorithmSpec, Options } from "../../RateLimiter.js"
+import { fromSetting } from "../settingDefault.js"
 import * as V from "../validation.js"
 
 /** @internal */
-export const defaultMaxKeys = 100_000
+export const defaults = {
+  name: "rate-limiter",
+  algorithm: "token-bucket",
+  // One second of traffic, and never less than one request.
+  burstLimit: (requestsPerSecond: number): number => Math.max(1, Math.ceil(requestsPerSecond)),
+  maxKeys: 100_000,
+  enableMetrics: fromSetting("enableMetrics")
+} as const
 
-/** @internal */
-export const defaultName = "rate-limiter"
+/** The defaults of one request's options (`withRateLimit`, `execute`). @internal */
+export const callDefaults = {
+  cost: 1,
+  mode: "reject",
+  maxWait: fromSetting("defaultTimeout")
+} as const
 
 const common = {
   name: Schema.optional(V.Name),
@@ -56,40 +68,37 @@ export interface Resolved {
   readonly enableMetrics: boolean | undefined
 }
 
-// One second of traffic, and never less than one request.
-const defaultBurst = (requestsPerSecond: number): number => Math.max(1, Math.ceil(requestsPerSecond))
-
 const isWindow = (input: unknown): boolean =>
   Predicate.hasProperty(input, "algorithm") &&
   (input.algorithm === "sliding-window" || input.algorithm === "fixed-window")
 
 const resolveTokenBucket = (o: typeof TokenBucketOptions.Type): Resolved => ({
-  name: o.name ?? defaultName,
+  name: o.name ?? defaults.name,
   algorithm: {
-    algorithm: "token-bucket",
+    algorithm: defaults.algorithm,
     requestsPerSecond: o.requestsPerSecond,
-    burstLimit: o.burstLimit ?? defaultBurst(o.requestsPerSecond)
+    burstLimit: o.burstLimit ?? defaults.burstLimit(o.requestsPerSecond)
   },
   global: o.global === undefined ? undefined : {
-    algorithm: "token-bucket",
+    algorithm: defaults.algorithm,
     requestsPerSecond: o.global.requestsPerSecond,
-    burstLimit: o.global.burstLimit ?? defaultBurst(o.global.requestsPerSecond)
+    burstLimit: o.global.burstLimit ?? defaults.burstLimit(o.global.requestsPerSecond)
   },
-  maxKeys: o.maxKeys ?? defaultMaxKeys,
+  maxKeys: o.maxKeys ?? defaults.maxKeys,
   enableMetrics: o.enableMetrics
 })
 
 const resolveWindow = (o: typeof WindowOptions.Type): Resolved => {
   const window = Duration.toMillis(o.window)
   return {
-    name: o.name ?? defaultName,
+    name: o.name ?? defaults.name,
     algorithm: { algorithm: o.algorithm, limit: o.limit, window },
     global: o.global === undefined ? undefined : {
       algorithm: o.algorithm,
       limit: o.global.limit,
       window: o.global.window === undefined ? window : Duration.toMillis(o.global.window)
     },
-    maxKeys: o.maxKeys ?? defaultMaxKeys,
+    maxKeys: o.maxKeys ?? defaults.maxKeys,
     enableMetrics: o.enableMetrics
   }
 }

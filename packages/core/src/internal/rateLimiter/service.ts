@@ -21,6 +21,7 @@ import type {
   Stats
 } from "../../RateLimiter.js"
 import type { PatternHealth } from "../registry.js"
+import { readSetting } from "../settingDefault.js"
 import { isValidCost, limiterHealth, Tally } from "./core.js"
 import * as options_ from "./options.js"
 import { rateLimitExceeded } from "./rejection.js"
@@ -58,7 +59,7 @@ class RateLimiterImpl implements RateLimiter {
     this.hasGlobal = resolved.global !== undefined
   }
 
-  allowRequest = (key: string, cost = 1): Effect.Effect<Decision, PersistenceError> =>
+  allowRequest = (key: string, cost: number = options_.callDefaults.cost): Effect.Effect<Decision, PersistenceError> =>
     isValidCost(cost) ? this.decide(key, cost) : invalidCost(cost)
 
   withRateLimit: RateLimiter["withRateLimit"] = dual(
@@ -68,11 +69,12 @@ class RateLimiterImpl implements RateLimiter {
       key: string,
       options?: LimitOptions
     ): Effect.Effect<A, E | RateLimitExceededError | PersistenceError, R> => {
-      const cost = options?.cost ?? 1
+      const cost = options?.cost ?? options_.callDefaults.cost
       if (!isValidCost(cost)) return invalidCost(cost)
-      if (options?.mode === "wait") {
+      if ((options?.mode ?? options_.callDefaults.mode) === "wait") {
+        const maxWaitOption = options?.maxWait
         const maxWait = Duration.toMillis(
-          options.maxWait === undefined ? this.defaultMaxWait : Duration.decode(options.maxWait)
+          maxWaitOption === undefined ? this.defaultMaxWait : Duration.decode(maxWaitOption)
         )
         return Effect.zipRight(this.waitForTurn(key, cost, maxWait), self)
       }
@@ -290,8 +292,10 @@ export const make = (
     })
     const bus = yield* PatternEvents.PatternEvents
     const clock = yield* Effect.clock
-    const metrics = new PatternMetrics("RateLimiter", resolved.name, resolved.enableMetrics ?? settings.enableMetrics)
-    const limiter = new RateLimiterImpl(resolved, storage, store.name, clock, bus, metrics, settings.defaultTimeout)
+    const enableMetrics = resolved.enableMetrics ?? readSetting(options_.defaults.enableMetrics, settings)
+    const metrics = new PatternMetrics("RateLimiter", resolved.name, enableMetrics)
+    const defaultMaxWait = readSetting(options_.callDefaults.maxWait, settings)
+    const limiter = new RateLimiterImpl(resolved, storage, store.name, clock, bus, metrics, defaultMaxWait)
     yield* IntegrationPatterns.register({
       kind: "RateLimiter",
       name: resolved.name,

@@ -3,6 +3,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { RequestError, TimeoutError } from "../../Errors.js"
+import { fromSetting } from "../settingDefault.js"
 import * as V from "../validation.js"
 
 /** @internal */
@@ -150,13 +151,14 @@ export const definedOptions = (options: unknown): unknown =>
     ? Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
     : options
 
-/** @internal */
+/** Durations in milliseconds. @internal */
 export const defaults = {
   name: defaultName,
   concurrency: 10,
   queueSize: 100,
-  dedupWindowMillis: 60_000,
-  dedupCapacity: 10_000
+  dedupWindow: 60_000,
+  dedupCapacity: 10_000,
+  defaultTimeout: fromSetting("defaultTimeout")
 } as const
 
 /** @internal */
@@ -175,7 +177,7 @@ export const resolveOptions = (options: typeof OptionsSchema.Type): Resolved => 
   concurrency: options.concurrency ?? defaults.concurrency,
   queueSize: options.queueSize ?? defaults.queueSize,
   dedupWindow: options.dedupWindow === undefined
-    ? defaults.dedupWindowMillis
+    ? defaults.dedupWindow
     : Duration.toMillis(options.dedupWindow),
   dedupCapacity: options.dedupCapacity ?? defaults.dedupCapacity,
   defaultTimeout: options.defaultTimeout

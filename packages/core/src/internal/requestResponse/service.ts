@@ -17,11 +17,14 @@ import * as IntegrationPatterns from "../../IntegrationPatterns.js"
 import * as Metrics from "../../Metrics.js"
 import * as PatternEvents from "../../PatternEvents.js"
 import type * as RR from "../../RequestResponse.js"
+import { readSetting } from "../settingDefault.js"
+import { clockOf } from "../fiberEnv.js"
+import { currentDeadlines } from "../timeout/deadline.js"
+import { makeDeadline } from "../timeout/timeout.js"
 import { decodeOptions } from "../validation.js"
 import * as Admission from "./admission.js"
 import * as Dedup from "./dedup.js"
 import * as Envelope from "./envelope.js"
-import { withDeadline } from "./timeout.js"
 
 /** The schemas of an endpoint, compiled once. */
 interface Codecs {
@@ -110,6 +113,8 @@ class RequestResponseImpl implements RR.RequestResponse {
   private readonly dedup: Dedup.Dedup<Pending, Envelope.ResponseEnvelope>
   private readonly metrics: Metrics.PatternMetrics
   private readonly loopback: (request: unknown) => Effect.Effect<Envelope.ResponseEnvelope>
+  /** The Timeout pattern with a per-request budget: it nests in the caller's deadlines. */
+  private readonly deadline: ReturnType<typeof makeDeadline>
   private served = 0
   private duplicates = 0
   private rejected = 0
@@ -130,6 +135,7 @@ class RequestResponseImpl implements RR.RequestResponse {
     this.dedup = Dedup.make(options.dedupWindow, options.dedupCapacity)
     this.metrics = new Metrics.PatternMetrics("RequestResponse", options.name, config.get().enableMetrics)
     this.loopback = (request) => this.dispatch(request, false)
+    this.deadline = makeDeadline(options.name)
   }
 
   private now(): number {
@@ -137,7 +143,7 @@ class RequestResponseImpl implements RR.RequestResponse {
   }
 
   private defaultTimeout(): Duration.Duration {
-    return this.options.defaultTimeout ?? this.config.get().defaultTimeout
+    return this.options.defaultTimeout ?? readSetting(Envelope.defaults.defaultTimeout, this.config.get())
   }
 
   private publish(event: RR.RequestResponseEvent): void {
@@ -248,7 +254,7 @@ class RequestResponseImpl implements RR.RequestResponse {
         : Duration.millis(request.metadata.timeout)
       const work = this.answer(request, correlationId, handler, timeout, start)
       if (!enforce) return work
-      return withDeadline(this.name, timeout)(work).pipe(
+      return this.deadline(work, Duration.toMillis(timeout)).pipe(
         Effect.catchAll((error) => {
           this.timedOut++
           this.metrics.count(Metrics.requestsServed, "timeout")
@@ -476,7 +482,7 @@ class RequestResponseImpl implements RR.RequestResponse {
     endpoint: RR.Endpoint<P, R, E>,
     request: RR.RequestInput<P>
   ): Effect.Effect<RR.Response<R>, E | RequestError | TimeoutError> =>
-    Effect.suspend(() => {
+    Effect.withFiberRuntime((fiber) => {
       const start = this.now()
       this.sent++
       const sent = Envelope.decodeSendRequest({
@@ -505,13 +511,19 @@ class RequestResponseImpl implements RR.RequestResponse {
         )
       }
       const metadata = sent.right.metadata
-      const timeout = metadata?.timeout ?? this.defaultTimeout()
+      // The receiver gets the budget left: the request's own, or less when an enclosing
+      // deadline comes first (the exchange fails at once if it has already passed).
+      const own = Duration.toMillis(metadata?.timeout ?? this.defaultTimeout())
+      const enclosing = fiber.getFiberRef(currentDeadlines).top
+      const timeout = enclosing === undefined
+        ? own
+        : Math.min(own, Math.max(1, enclosing.deadline - clockOf(fiber).unsafeCurrentTimeMillis()))
       const envelope: Envelope.RequestEnvelope = {
         id,
         type: endpoint.type,
         payload: encoded.right,
         metadata: {
-          timeout: Duration.toMillis(timeout),
+          timeout,
           priority: metadata?.priority ?? "normal",
           correlationId: metadata?.correlationId ?? id,
           headers: metadata?.headers ?? {}
@@ -520,13 +532,13 @@ class RequestResponseImpl implements RR.RequestResponse {
       // In memory, the envelopes are built here and by this instance's dispatcher, so they
       // are not decoded again; payloads still go through their schemas both ways.
       const exchange = this.transport === memoryTransport
-        ? this.dispatchValid(envelope, false).pipe(
-          withDeadline(this.name, timeout),
-          Effect.flatMap((response) => this.receiveValid(endpoint, c, id, response))
+        ? Effect.flatMap(
+          this.deadline(this.dispatchValid(envelope, false), own),
+          (response) => this.receiveValid(endpoint, c, id, response)
         )
-        : this.transport.send(envelope, this.loopback).pipe(
-          withDeadline(this.name, timeout),
-          Effect.flatMap((raw) => this.receive(endpoint, c, id, raw))
+        : Effect.flatMap(
+          this.deadline(this.transport.send(envelope, this.loopback), own),
+          (raw) => this.receive(endpoint, c, id, raw)
         )
       return this.settle(start, id, endpoint.type, exchange)
     })

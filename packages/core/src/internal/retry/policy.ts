@@ -9,13 +9,15 @@ import * as Duration from "effect/Duration"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { Settings } from "../../IntegrationPatterns.js"
+import { fromSetting, readSetting } from "../settingDefault.js"
 import * as V from "../validation.js"
 import type { BudgetPolicy, RetryBudget } from "./budget.js"
 import type { BackoffStrategy, DelayPolicy, Jitter } from "./delay.js"
 
-/** @internal */
+/** Durations in milliseconds. @internal */
 export const defaults = {
   name: "retry",
+  maxAttempts: fromSetting("retryAttempts"),
   baseDelay: 100,
   maxDelay: 30_000,
   backoffStrategy: "exponential",
@@ -108,12 +110,12 @@ const retryable = (options: DecodedOptions): (error: unknown) => boolean => {
 const millis = (d: Duration.Duration | undefined, fallback: number): number =>
   d === undefined ? fallback : Duration.toMillis(d)
 
-/** Applies defaults: `maxAttempts` comes from the settings in force. @internal */
+/** Applies defaults; `maxAttempts` comes from the settings in force. @internal */
 export const resolve = (options: DecodedOptions, settings: Settings): RetryConfig => {
   const strategy = options.backoffStrategy ?? defaults.backoffStrategy
   return {
     name: options.name ?? defaults.name,
-    maxAttempts: options.maxAttempts ?? settings.retryAttempts,
+    maxAttempts: options.maxAttempts ?? readSetting(defaults.maxAttempts, settings),
     delay: {
       strategy: typeof strategy === "string" ? strategy as BackoffStrategy : "fixed",
       jitter: (options.jitter ?? defaults.jitter) as Jitter,

@@ -7,11 +7,14 @@
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import type { Settings } from "../../IntegrationPatterns.js"
+import { fromSetting, readSetting } from "../settingDefault.js"
 import * as V from "../validation.js"
 
-/** @internal */
+/** Durations in milliseconds. @internal */
 export const defaults = {
   name: "timeout",
+  duration: fromSetting("defaultTimeout"),
+  gracefulShutdown: false,
   gracePeriod: 1_000
 } as const
 
@@ -43,7 +46,7 @@ export interface TimeoutConfig {
 /** Applies defaults: `duration` comes from the settings in force. @internal */
 export const resolve = (options: DecodedOptions, settings: Settings): TimeoutConfig => ({
   name: options.name ?? defaults.name,
-  duration: Duration.toMillis(options.duration ?? settings.defaultTimeout),
-  gracefulShutdown: options.gracefulShutdown ?? false,
+  duration: Duration.toMillis(options.duration ?? readSetting(defaults.duration, settings)),
+  gracefulShutdown: options.gracefulShutdown ?? defaults.gracefulShutdown,
   gracePeriod: options.gracePeriod === undefined ? defaults.gracePeriod : Duration.toMillis(options.gracePeriod)
 })

@@ -55,7 +55,7 @@ import type { PatternHealth } from "../registry.js"
 import { decodeOptions, decodeOptionsEither } from "../validation.js"
 import { currentDeadlines, type Deadlines, type Frame, ownDeadlines, withOwnDeadlines } from "./deadline.js"
 import { canInterruptInPlace, clearInterruption, interruptedOnlyByTimeouts, timeoutFiberId } from "./fiberInternals.js"
-import { OptionsSchema, resolve, type TimeoutConfig } from "./options.js"
+import { defaults, OptionsSchema, resolve, type TimeoutConfig } from "./options.js"
 import { Counters, health, snapshot } from "./stats.js"
 import { TimerEntry, type TimerWheel } from "./timerWheel.js"
 import { wheelOf } from "./timers.js"
@@ -180,7 +180,7 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
   constructor(
     readonly config: TimeoutConfig,
     private readonly onTimeout: Handler | undefined,
-    private readonly bus: PatternEventsService,
+    private readonly bus: PatternEventsService | undefined,
     enableMetrics: boolean,
     readonly counters: Counters
   ) {
@@ -212,27 +212,31 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
     return Effect.failCause(cause)
   }
 
-  timedOut(phase: TimeoutError["phase"], now: number, restore: Restore | undefined) {
+  timedOut(phase: TimeoutError["phase"], now: number, restore: Restore | undefined, duration: number) {
     this.counters.timeouts++
     if (phase === "GracePeriod") this.counters.gracePeriodOverruns++
     this.counters.recent.record(true)
     this.metrics.count(Metrics.calls, "timeout")
-    if (this.bus.active) {
+    if (this.bus?.active) {
       this.bus.unsafePublish({
         _tag: "TimeoutExpired",
         pattern: "Timeout",
         name: this.name,
         timestamp: now,
-        duration: this.config.duration,
+        duration,
         phase
       })
     }
-    const error = new TimeoutError({ timeout: this.name, duration: this.config.duration, phase })
+    const error = new TimeoutError({ timeout: this.name, duration, phase })
     if (this.onTimeout === undefined) return Effect.fail(error)
     return restore === undefined ? this.onTimeout(error) : restore(this.onTimeout(error))
   }
 
-  execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | TimeoutError, R> => {
+  execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | TimeoutError, R> =>
+    this.within(self, this.config.duration)
+
+  /** Runs `self` with a budget of `duration` milliseconds instead of the configured one. */
+  within<A, E, R>(self: Effect.Effect<A, E, R>, duration: number): Effect.Effect<A, E | TimeoutError, R> {
     // Under an enclosing deadline of the same fiber that comes first, that timeout
     // covers this one: only count the outcome.
     const covered = Effect.matchCauseEffect(self, { onSuccess: this.passSuccess, onFailure: this.passFailure })
@@ -247,22 +251,22 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
       const now = clock.unsafeCurrentTimeMillis()
       const enclosing = deadlines.top
       if (enclosing !== undefined && enclosing.deadline <= now) {
-        return this.timedOut("Deadline", now, undefined) as Effect.Effect<never, TimeoutError>
+        return this.timedOut("Deadline", now, undefined, duration) as Effect.Effect<never, TimeoutError>
       }
-      let deadline = now + this.config.duration
+      let deadline = now + duration
       if (enclosing !== undefined && enclosing.deadline <= deadline) {
         if (enclosing.owner === fiber) return covered
         deadline = enclosing.deadline
       }
       if (this.config.gracefulShutdown || !canInterruptInPlace(fiber)) {
-        return this.forked(self, deadlines, deadline, now, clock)
+        return this.forked(self, deadlines, deadline, now, clock, duration)
       }
       // Registered by the region, once it is uninterruptible: an interruption between
       // this step and the region must not leave an entry behind.
       deadlines.pending = deadline
       return interruptible
-        ? interruptibleRegion ??= this.region(self, Effect.interruptible)
-        : uninterruptibleRegion ??= this.region(self, identity)
+        ? interruptibleRegion ??= this.region(self, Effect.interruptible, duration)
+        : uninterruptibleRegion ??= this.region(self, identity, duration)
     }
     return Effect.withFiberRuntime<A, E | TimeoutError, R>((fiber, status) => {
       const interruptible = RuntimeFlags.interruption(status.runtimeFlags)
@@ -276,20 +280,26 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
   // Registers the call's deadline, runs the operation with the caller's
   // interruptibility (`restore`), and its outcome in an uninterruptible frame that runs
   // even when the operation was interrupted.
-  private region<A, E, R>(self: Effect.Effect<A, E, R>, restore: Restore): Effect.Effect<A, E | TimeoutError, R> {
+  private region<A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    restore: Restore,
+    duration: number
+  ): Effect.Effect<A, E | TimeoutError, R> {
     const timeout = this
     const guarded: Effect.Effect<A, E | TimeoutError, R> = Effect.matchCauseEffect(restore(self), {
       onSuccess(a) {
         return Effect.withFiberRuntime<A, E | TimeoutError>((fiber) => {
           const entry = leave(fiber)
-          return entry?.fired ? timeout.recover(entry, fiber, Exit.succeed(a), restore) : timeout.passSuccess(a)
+          return entry?.fired
+            ? timeout.recover(entry, fiber, Exit.succeed(a), restore, duration)
+            : timeout.passSuccess(a)
         })
       },
       onFailure(cause) {
         return Effect.withFiberRuntime<A, E | TimeoutError>((fiber) => {
           const entry = leave(fiber)
           return entry?.fired
-            ? timeout.recover(entry, fiber, Exit.failCause(cause), restore)
+            ? timeout.recover(entry, fiber, Exit.failCause(cause), restore, duration)
             : timeout.passFailure(cause)
         })
       }
@@ -313,14 +323,15 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
     entry: InPlaceEntry,
     fiber: Fiber.RuntimeFiber<any, any>,
     exit: Exit.Exit<A, E>,
-    restore: Restore
+    restore: Restore,
+    duration: number
   ): Effect.Effect<A, E | TimeoutError> {
     if (entry.enclosingFired() || !interruptedOnlyByTimeouts(fiber)) {
       this.failed()
       return exit
     }
     const now = entry.clock.unsafeCurrentTimeMillis()
-    return Effect.zipRight(clearInterruption, this.timedOut("Operation", now, restore)) as Effect.Effect<
+    return Effect.zipRight(clearInterruption, this.timedOut("Operation", now, restore, duration)) as Effect.Effect<
       A,
       E | TimeoutError
     >
@@ -331,7 +342,8 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
     deadlines: Deadlines,
     deadline: number,
     now: number,
-    clock: Clock.Clock
+    clock: Clock.Clock,
+    duration: number
   ): Effect.Effect<A, E | TimeoutError, R> {
     const wheel = wheelOf(clock)
     const frame = new ForkFrame(deadline)
@@ -355,13 +367,13 @@ class TimeoutImpl implements Timeout.Timeout<any, any> {
         return Effect.matchCauseEffect(restore(outcome), {
           onSuccess(result): Effect.Effect<A, E | TimeoutError> {
             if (result === gracePeriodOver) {
-              return timeout.timedOut("GracePeriod", clock.unsafeCurrentTimeMillis(), restore) as Effect.Effect<
+              return timeout.timedOut("GracePeriod", clock.unsafeCurrentTimeMillis(), restore, duration) as Effect.Effect<
                 never,
                 TimeoutError
               >
             }
             if (entry.fired) {
-              return timeout.timedOut("Operation", clock.unsafeCurrentTimeMillis(), restore) as Effect.Effect<
+              return timeout.timedOut("Operation", clock.unsafeCurrentTimeMillis(), restore, duration) as Effect.Effect<
                 never,
                 TimeoutError
               >
@@ -406,6 +418,22 @@ export const make = <A2, E2>(
     })
     return timeout as Timeout.Timeout<A2, E2>
   })
+
+/**
+ * A timeout whose budget each call chooses, for a pattern that enforces a deadline of
+ * its own (request-response's `metadata.timeout`). It nests in enclosing deadlines like
+ * any timeout, fails with `TimeoutError` named `name`, and neither publishes events nor
+ * updates metrics: its owner reports its timeouts. A budget of `Infinity` (or any
+ * non-finite one) sets no deadline of its own.
+ *
+ * @internal
+ */
+export const makeDeadline = (name: string) => {
+  const config: TimeoutConfig = { name, duration: 0, gracefulShutdown: false, gracePeriod: defaults.gracePeriod }
+  const timeout = new TimeoutImpl(config, undefined, undefined, false, new Counters())
+  return <A, E, R>(self: Effect.Effect<A, E, R>, millis: number): Effect.Effect<A, E | TimeoutError, R> =>
+    Number.isFinite(millis) ? timeout.within(self, millis) : self
+}
 
 /** @internal */
 export const isTimeout = (u: unknown): u is Timeout.Timeout<any, any> =>

@@ -43,9 +43,22 @@ const OptionsSchema = Schema.Struct({
   recoveryBatchSize: Schema.optional(PositiveInt)
 })
 
-const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis").pipe(
-  Schedule.intersect(Schedule.recurs(5))
-)
+/** How a failing compensation is retried by default: from 100 ms, doubling, 5 retries. @internal */
+export const compensationRetryDefaults = { delay: Duration.millis(100), retries: 5 } as const
+
+/** @internal */
+export const compensationRetry = (delay: Duration.Duration, retries: number): Schedule.Schedule<unknown, unknown> =>
+  Schedule.exponential(delay).pipe(Schedule.intersect(Schedule.recurs(retries)))
+
+/** @internal */
+export const defaults = {
+  name: "saga",
+  definitions: [],
+  compensationRetry: compensationRetry(compensationRetryDefaults.delay, compensationRetryDefaults.retries),
+  leaseDuration: Duration.seconds(30),
+  recoveryConcurrency: 4,
+  recoveryBatchSize: 100
+} as const
 
 interface Counters {
   started: number
@@ -568,12 +581,12 @@ export const make = <const D extends ReadonlyArray<Saga.SagaDefinition.Any> = []
     const bus = yield* PatternEvents
     const settings = yield* IntegrationPatterns.settings
     const context = (yield* Effect.context<never>()) as Context.Context<never>
-    const name = decoded.name ?? "saga"
-    const leaseMillis = Duration.toMillis(decoded.leaseDuration ?? Duration.seconds(30))
+    const name = decoded.name ?? defaults.name
+    const leaseMillis = Duration.toMillis(decoded.leaseDuration ?? defaults.leaseDuration)
     const env: Env = {
       store,
       bus,
-      retry: decoded.compensationRetry ?? defaultRetry,
+      retry: decoded.compensationRetry ?? defaults.compensationRetry,
       owner: decoded.workerId ?? hostname(),
       incarnation: randomId(),
       leaseMillis,
@@ -593,7 +606,7 @@ export const make = <const D extends ReadonlyArray<Saga.SagaDefinition.Any> = []
       Effect.map(validate(definition), (valid) => {
         registry.set(valid.name, { definition: valid, context: ctx })
       })
-    for (const definition of (decoded.definitions ?? []) as ReadonlyArray<Saga.SagaDefinition.Any>) {
+    for (const definition of (decoded.definitions ?? defaults.definitions) as ReadonlyArray<Saga.SagaDefinition.Any>) {
       yield* add(definition, context)
     }
 
@@ -629,7 +642,7 @@ export const make = <const D extends ReadonlyArray<Saga.SagaDefinition.Any> = []
           incarnation: env.incarnation,
           now,
           leaseUntil: now + leaseMillis,
-          limit: decoded.recoveryBatchSize ?? 100
+          limit: decoded.recoveryBatchSize ?? defaults.recoveryBatchSize
         })
         if (batch.length === 0) break
         yield* Effect.forEach(batch, (claimed) =>
@@ -638,7 +651,7 @@ export const make = <const D extends ReadonlyArray<Saga.SagaDefinition.Any> = []
             : Effect.flatMap(
               recoverOne(env, registry.get(claimed.right.name)!, claimed.right),
               Either.match({ onLeft: fail, onRight: (done) => Effect.sync(() => void recovered.push(done)) })
-            ), { concurrency: decoded.recoveryConcurrency ?? 4, discard: true })
+            ), { concurrency: decoded.recoveryConcurrency ?? defaults.recoveryConcurrency, discard: true })
       }
       return { recovered, failed }
     }).pipe(Effect.withSpan("saga.recover", { captureStackTrace: false }))

@@ -3,7 +3,7 @@ import type { InvalidConfigError, PersistenceError } from "@integration-patterns
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as SagaStore from "../../SagaStore.js"
-import { layerSql, type PgOptionsSchema, unavailableError } from "./sql.js"
+import { defaults, layerSql, type PgOptionsSchema, unavailableError } from "./sql.js"
 
 /** @internal */
 export const layerPg = (
@@ -11,7 +11,7 @@ export const layerPg = (
 ): Layer.Layer<SagaStore.SagaStore, PersistenceError | InvalidConfigError> => {
   const client = PgClient.layer({
     url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
-    maxConnections: options.maxConnections ?? 10
+    maxConnections: options.maxConnections ?? defaults.maxConnections
   }).pipe(Layer.mapError(unavailableError("SagaStore.pg")))
   return Layer.provide(layerSql(options.tablePrefix === undefined ? {} : { tablePrefix: options.tablePrefix }), client)
 }

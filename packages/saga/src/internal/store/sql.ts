@@ -47,6 +47,9 @@ const Identifier = Name.pipe(
   Schema.filter((s) => /^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(s) || "expected a SQL identifier: letters, digits and _")
 )
 
+/** The defaults of the SQL stores' options. @internal */
+export const defaults = { tablePrefix: "saga", synchronous: "NORMAL", maxConnections: 10 } as const
+
 const SqlOptionsSchema = Schema.Struct({ tablePrefix: Schema.optional(Identifier) })
 
 /** @internal */
@@ -143,7 +146,7 @@ export const makeWith = (
 ): Effect.Effect<SagaStore.SagaStore, PersistenceError | InvalidConfigError> =>
   Effect.gen(function*() {
     const decoded = yield* decodeOptions("SagaStore", SqlOptionsSchema, options)
-    const prefix = decoded.tablePrefix ?? "saga"
+    const prefix = decoded.tablePrefix ?? defaults.tablePrefix
     const dialect = sql.onDialectOrElse({ pg: () => "pg" as const, sqlite: () => "sqlite" as const, orElse: () => "sql" })
     const label = `SagaStore.${dialect}`
     const instances = sql(`${prefix}_instances`)

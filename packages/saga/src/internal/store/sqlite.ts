@@ -4,7 +4,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as SagaStore from "../../SagaStore.js"
-import { makeWith, type SqliteOptionsSchema, unavailableError } from "./sql.js"
+import { defaults, makeWith, type SqliteOptionsSchema, unavailableError } from "./sql.js"
 import { tag } from "./tag.js"
 
 const asMessage = (u: unknown): { readonly message: string } =>
@@ -38,7 +38,7 @@ export const layerSqlite = (
       // WAL is set by the client; `synchronous` decides what a commit survives (see SqliteOptions).
       yield* Effect.mapError(
         Effect.zipRight(
-          execute(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`, []),
+          execute(`PRAGMA synchronous = ${options.synchronous ?? defaults.synchronous}`, []),
           execute("PRAGMA busy_timeout = 5000", [])
         ),
         unavailableError(label)

@@ -1,0 +1,10 @@
+import { defineProject } from "vitest/config"
+
+export default defineProject({
+  resolve: { conditions: ["source"] },
+  test: {
+    name: "docs",
+    include: ["test/**/*.test.ts"],
+    testTimeout: 180_000
+  }
+})
