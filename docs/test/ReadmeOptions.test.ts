@@ -1,6 +1,9 @@
 import { CacheAside } from "@integration-patterns/cache"
 import { CacheAside as PromiseCacheAside } from "@integration-patterns/cache/promise"
 import * as RedisCacheStore from "@integration-patterns/cache/RedisCacheStore"
+import { RateLimiter as PromiseRateLimiter } from "@integration-patterns/core/promise"
+import * as RedisCircuitBreakerStore from "@integration-patterns/core/RedisCircuitBreakerStore"
+import * as RedisRateLimiterStore from "@integration-patterns/core/RedisRateLimiterStore"
 import {
   Bulkhead,
   CircuitBreaker,
@@ -27,6 +30,9 @@ const sources: Record<string, Record<string, unknown>> = {
   "CircuitBreaker.keyedDefaults": CircuitBreaker.keyedDefaults,
   "RateLimiter.defaults": RateLimiter.defaults,
   "RateLimiter.callDefaults": RateLimiter.callDefaults,
+  "promise/RateLimiter.storeDefaults": PromiseRateLimiter.storeDefaults,
+  "RedisRateLimiterStore.defaults": RedisRateLimiterStore.defaults,
+  "RedisCircuitBreakerStore.defaults": RedisCircuitBreakerStore.defaults,
   "Bulkhead.defaults": Bulkhead.defaults,
   "CacheAside.defaults": CacheAside.defaults,
   "promise/CacheAside.defaults": PromiseCacheAside.defaults,

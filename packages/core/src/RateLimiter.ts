@@ -120,6 +120,13 @@ export interface Stats {
   readonly expiredKeys: number
   /** The global budget, when there is one. */
   readonly global: Budget | undefined
+  /** Where budgets are kept (`"memory"`, `"redis"`). */
+  readonly store: string
+  /**
+   * False while the store cannot be reached; decisions then follow the store's
+   * {@link UnavailablePolicy}.
+   */
+  readonly storeAvailable: boolean
 }
 
 /**
@@ -270,10 +277,40 @@ export interface RateLimitRejected extends PatternEventBase {
 }
 
 /**
+ * A shared store (Redis) could not be reached: decisions follow its
+ * {@link UnavailablePolicy} until it returns. Raised once per outage.
+ *
  * @since 0.1.0
  * @category Events
  */
-export type RateLimiterEvent = RateLimitRejected
+export interface RateLimiterStoreUnavailable extends PatternEventBase {
+  readonly _tag: "RateLimiterStoreUnavailable"
+  readonly pattern: "RateLimiter"
+  readonly store: string
+  readonly policy: UnavailablePolicy
+  /** The error that revealed the outage. */
+  readonly detail: string
+}
+
+/**
+ * The store answers again; decisions are shared once more.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export interface RateLimiterStoreRecovered extends PatternEventBase {
+  readonly _tag: "RateLimiterStoreRecovered"
+  readonly pattern: "RateLimiter"
+  readonly store: string
+  /** Milliseconds since the outage was noticed. */
+  readonly downtime: number
+}
+
+/**
+ * @since 0.1.0
+ * @category Events
+ */
+export type RateLimiterEvent = RateLimitRejected | RateLimiterStoreUnavailable | RateLimiterStoreRecovered
 
 declare module "./PatternEvents.js" {
   interface PatternEventRegistry {
@@ -346,14 +383,31 @@ export interface StoreConfig {
 }
 
 /**
+ * What a shared store decides while it cannot be reached:
+ *
+ * - `"fail-open"`: admits every request;
+ * - `"fail-closed"`: fails every decision with `PersistenceError` (reason `Unavailable`);
+ * - `"insurance"`: decides in this process, with this process's share of each limit.
+ *
+ * @since 0.1.0
+ * @category Store
+ */
+export type UnavailablePolicy = "fail-open" | "fail-closed" | "insurance"
+
+/**
  * @since 0.1.0
  * @category Store
  */
 export interface StorageSnapshot {
+  /** Keys this process tracks (0 for a store that keeps them elsewhere). */
   readonly trackedKeys: number
   readonly evictedKeys: number
   readonly expiredKeys: number
+  /** The global budget, as of the last decision for a store that keeps it elsewhere. */
   readonly global: Budget | undefined
+  readonly available: boolean
+  /** While not available: the policy deciding meanwhile. */
+  readonly policy: UnavailablePolicy | undefined
 }
 
 /**
@@ -389,6 +443,7 @@ export interface RateLimiterStorage {
  * @category Store
  */
 export interface RateLimiterStoreService {
+  /** `"memory"`, `"redis"`: reported as the limiters' `store`. */
   readonly name: string
   /** Builds one limiter's budgets; the algorithm is fixed here, once. */
   readonly make: (config: StoreConfig) => Effect.Effect<RateLimiterStorage, never, Scope.Scope>

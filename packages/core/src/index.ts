@@ -1,4 +1,8 @@
 /**
+ * The Redis stores live in their own modules, `@integration-patterns/core/RedisRateLimiterStore`
+ * and `@integration-patterns/core/RedisCircuitBreakerStore` (ioredis is an optional peer
+ * dependency, loaded only by them), and the Promise facade in `@integration-patterns/core/promise`.
+ *
  * @since 0.1.0
  */
 export * as Bulkhead from "./Bulkhead.js"

@@ -88,6 +88,47 @@ describe("RateLimiter (Promise API)", () => {
     )
   })
 
+  it("validates the Redis store's options with the limiter's, in one error", () => {
+    const saved = process.env.REDIS_URL
+    delete process.env.REDIS_URL
+    try {
+      const build = () =>
+        new RateLimiter({
+          requestsPerSecond: 0,
+          store: "redis",
+          keyPrefix: "{x}",
+          insuranceNodes: 0,
+          onStoreUnavailable: "maybe" as never
+        })
+      expect(build).toThrow(InvalidConfigError)
+      expect(build).toThrow(
+        [
+          "Invalid RateLimiter options (5 problems):",
+          "  - requestsPerSecond: expected a finite number greater than 0, got 0",
+          "  - redisUrl: is required for store 'redis' when REDIS_URL is not set",
+          "  - keyPrefix: must not contain braces: the limiter's name is the key's Redis Cluster hash tag",
+          "  - onStoreUnavailable: Expected \"fail-open\" | \"fail-closed\" | \"insurance\", actual \"maybe\"",
+          "  - insuranceNodes: expected an integer greater than 0, got 0"
+        ].join("\n")
+      )
+      expect(() => new RateLimiter({ requestsPerSecond: 1, keyPrefix: "x", redisUrl: "redis://h" })).toThrow(
+        ["  - keyPrefix: applies only with store 'redis'", "  - redisUrl: applies only with store 'redis'"].join("\n")
+      )
+      expect(() => new RateLimiter({ requestsPerSecond: 1, store: "disk" as never })).toThrow(
+        "store: Expected \"memory\" | \"redis\", actual \"disk\""
+      )
+    } finally {
+      if (saved !== undefined) process.env.REDIS_URL = saved
+    }
+  })
+
+  it("keeps budgets in memory by default, and says so in its stats", async () => {
+    const rateLimiter = new RateLimiter({ requestsPerSecond: 1 })
+    expect(rateLimiter.getStats()).toMatchObject({ store: "memory", storeAvailable: true })
+    expect(await rateLimiter.keyStats("k")).toEqual(rateLimiter.getKeyStats("k"))
+    await rateLimiter.close()
+  })
+
   it("rejects a bad cost with a RangeError", async () => {
     const rateLimiter = new RateLimiter({ requestsPerSecond: 1 })
     expect(() => rateLimiter.allowRequest("k", -2)).toThrow(RangeError)

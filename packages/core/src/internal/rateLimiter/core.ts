@@ -1,5 +1,6 @@
-import type { AlgorithmSpec, Budget, Decision, KeyStats } from "../../RateLimiter.js"
-import { type Algorithm, FixedWindow, makeVerdict, SlidingWindow, TokenBucket } from "./algorithms.js"
+import type { AlgorithmSpec, Budget, Decision, KeyStats, Stats, StorageSnapshot } from "../../RateLimiter.js"
+import type { PatternHealth } from "../registry.js"
+import { type Algorithm, FixedWindow, makeVerdict, SlidingWindow, TokenBucket, type Verdict } from "./algorithms.js"
 import { currentRate, KeyTable } from "./keyTable.js"
 
 /** @internal */
@@ -132,22 +133,38 @@ export class LimiterCore {
       }
       table.sweep(now, 2, slot)
     }
-    // Report the budget that binds: the one that rejected (the later retry if both
-    // did), or when allowed the one with fewer units left.
-    const useGlobal = globalAlgorithm !== undefined && (
-      allowed
-        ? gv.remaining < kv.remaining
-        : !gv.allowed && (kv.allowed || gv.retryAfter > kv.retryAfter)
-    )
-    const v = useGlobal ? gv : kv
-    return {
-      allowed,
-      remaining: v.remaining,
-      limit: useGlobal ? globalAlgorithm.limit : algorithm.limit,
-      retryAfter: allowed ? 0 : v.retryAfter,
-      resetAfter: v.resetAfter,
-      scope: useGlobal ? "global" : "key"
-    }
+    const global = globalAlgorithm === undefined ? undefined : gv
+    return bindingDecision(allowed, kv, global, algorithm.limit, globalAlgorithm?.limit ?? 0)
+  }
+}
+
+/**
+ * The decision reported for two verdicts: the numbers of the budget that binds, that
+ * is the one that rejected (the later retry if both did), or when allowed the one with
+ * fewer units left. Every store reports decisions through it.
+ *
+ * @internal
+ */
+export const bindingDecision = (
+  allowed: boolean,
+  kv: Verdict,
+  gv: Verdict | undefined,
+  keyLimit: number,
+  globalLimit: number
+): Decision => {
+  const useGlobal = gv !== undefined && (
+    allowed
+      ? gv.remaining < kv.remaining
+      : !gv.allowed && (kv.allowed || gv.retryAfter > kv.retryAfter)
+  )
+  const v = useGlobal ? gv : kv
+  return {
+    allowed,
+    remaining: v.remaining,
+    limit: useGlobal ? globalLimit : keyLimit,
+    retryAfter: allowed ? 0 : v.retryAfter,
+    resetAfter: v.resetAfter,
+    scope: useGlobal ? "global" : "key"
   }
 }
 
@@ -187,4 +204,22 @@ export class Tally {
   rate(now: number): number {
     return currentRate(this.second, this.previous, this.current, now)
   }
+}
+
+/**
+ * A limiter's health, the same in both shells: degraded while its store is unreachable,
+ * while it tracks as many keys as allowed, or while the global budget is spent.
+ *
+ * @internal
+ */
+export const limiterHealth = (stats: Stats, snapshot: StorageSnapshot): PatternHealth => {
+  const reasons: Array<string> = []
+  if (!snapshot.available) {
+    reasons.push(`the ${stats.store} store is unreachable: deciding ${snapshot.policy} meanwhile`)
+  }
+  if (stats.trackedKeys >= stats.maxKeys) {
+    reasons.push(`tracking ${stats.trackedKeys} keys, the most allowed: least recently used keys are evicted`)
+  }
+  if (stats.global !== undefined && stats.global.remaining === 0) reasons.push("the global budget is spent")
+  return { status: reasons.length === 0 ? "healthy" : "degraded", reasons }
 }

@@ -21,8 +21,8 @@ import type {
   Stats
 } from "../../RateLimiter.js"
 import type { PatternHealth } from "../registry.js"
-import { isValidCost, Tally } from "./core.js"
 import { readSetting } from "../settingDefault.js"
+import { isValidCost, limiterHealth, Tally } from "./core.js"
 import * as options_ from "./options.js"
 import { rateLimitExceeded } from "./rejection.js"
 
@@ -45,6 +45,7 @@ class RateLimiterImpl implements RateLimiter {
   constructor(
     private readonly resolved: options_.Resolved,
     private readonly storage: RateLimiterStorage,
+    private readonly storeName: string,
     private readonly clock: Clock.Clock,
     private readonly bus: PatternEvents.PatternEventsService,
     private readonly metrics: PatternMetrics,
@@ -102,18 +103,15 @@ class RateLimiterImpl implements RateLimiter {
       maxKeys: this.resolved.maxKeys,
       evictedKeys: snapshot.evictedKeys,
       expiredKeys: snapshot.expiredKeys,
-      global: snapshot.global
+      global: snapshot.global,
+      store: this.storeName,
+      storeAvailable: snapshot.available
     }
   }
 
   health(): PatternHealth {
-    const stats = this.statsAt(this.clock.unsafeCurrentTimeMillis())
-    const reasons: Array<string> = []
-    if (stats.trackedKeys >= stats.maxKeys) {
-      reasons.push(`tracking ${stats.trackedKeys} keys, the most allowed: least recently used keys are evicted`)
-    }
-    if (stats.global !== undefined && stats.global.remaining === 0) reasons.push("the global budget is spent")
-    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons }
+    const now = this.clock.unsafeCurrentTimeMillis()
+    return limiterHealth(this.statsAt(now), this.storage.snapshot(now))
   }
 
   // The hot path: one synchronous decision (atomic over the key and global budgets, see
@@ -153,8 +151,9 @@ class RateLimiterImpl implements RateLimiter {
     }
     return Effect.suspend(() => {
       const now = this.clock.unsafeCurrentTimeMillis()
-      return Effect.tap(this.storage.consume({ key, cost, now }), (decision) => {
+      return Effect.map(this.storage.consume({ key, cost, now }), (decision) => {
         this.record(decision, cost, now)
+        return decision
       })
     })
   }
@@ -296,7 +295,7 @@ export const make = (
     const enableMetrics = resolved.enableMetrics ?? readSetting(options_.defaults.enableMetrics, settings)
     const metrics = new PatternMetrics("RateLimiter", resolved.name, enableMetrics)
     const defaultMaxWait = readSetting(options_.callDefaults.maxWait, settings)
-    const limiter = new RateLimiterImpl(resolved, storage, clock, bus, metrics, defaultMaxWait)
+    const limiter = new RateLimiterImpl(resolved, storage, store.name, clock, bus, metrics, defaultMaxWait)
     yield* IntegrationPatterns.register({
       kind: "RateLimiter",
       name: resolved.name,

@@ -31,7 +31,9 @@ class MemoryStorage implements RateLimiterStorage {
     trackedKeys: this.core.table.size,
     evictedKeys: this.core.table.evicted,
     expiredKeys: this.core.table.expired,
-    global: this.core.global(now)
+    global: this.core.global(now),
+    available: true,
+    policy: undefined
   })
 
   globalRemaining = (): number | undefined => this.core.globalRemaining
