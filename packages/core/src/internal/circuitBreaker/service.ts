@@ -39,6 +39,24 @@ type EventFields = CB.CircuitBreakerEvent extends infer E
 /**
  * One breaker's machine and everything a call through it touches. A single breaker has
  * one; a keyed breaker has one per key.
+ *
+ * What a closed call costs over `yield* Effect.promise(fn)` in one fiber, compiled JS,
+ * best of 151 rounds of 4 ms (2 shared cores, load 4 to 14):
+ *
+ * | variant                                                        | overhead ns |
+ * |----------------------------------------------------------------|------------:|
+ * | as built, metrics on (the default)                              |   +570..650 |
+ * | the same without its two clock reads                            |   +440..510 |
+ * | the same without the `calls` counter, or without the histogram  |  about −50 each |
+ * | metrics off: no clock read at all (`untimedWhenClosed`)         |   +300..340 |
+ * | floor: a bare `matchCauseEffect` with static handlers           |   +170..210 |
+ *
+ * The clock reads (`Date.now()`, 60 to 120 ns each on this VM) and the duration
+ * histogram that needs them are most of the gap to the 300 ns target; the rest is three
+ * fiber steps (the one that takes the permit, the handler frame, its continuation).
+ * Neither `Effect.clockWith` against a cached read of the fiber's Clock, nor metric
+ * hooks resolved once against `unsafeUpdate`'s cached lookup, made a difference we
+ * could measure.
  */
 class Runner implements Listener {
   /**
