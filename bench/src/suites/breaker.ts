@@ -1,4 +1,4 @@
-import { CircuitBreaker, CircuitBreakerOpenError } from "@integration-patterns/core"
+import { CircuitBreaker, CircuitBreakerOpenError, IntegrationPatterns } from "@integration-patterns/core"
 import * as Promise_ from "@integration-patterns/core/promise"
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from "cockatiel"
 import * as Effect from "effect/Effect"
@@ -38,15 +38,21 @@ const cockatielBreaker = () =>
 const facadeBreaker = () =>
   new Promise_.CircuitBreaker({ name: "bench", failureThreshold: 5, recoveryTimeout: 3_600_000 })
 
+const makeBreaker = (name: string) => CircuitBreaker.make({ name, failureThreshold: 5, recoveryTimeout: "1 hour" })
+
 const withBreaker = async <A>(
-  use: (breaker: CircuitBreaker.CircuitBreaker) => Promise<A>
+  use: (breaker: CircuitBreaker.CircuitBreaker, withoutMetrics: CircuitBreaker.CircuitBreaker) => Promise<A>
 ): Promise<A> => {
   const scope = Effect.runSync(Scope.make())
   try {
-    const breaker = await Effect.runPromise(
-      Scope.extend(CircuitBreaker.make({ name: "bench", failureThreshold: 5, recoveryTimeout: "1 hour" }), scope)
+    const breaker = await Effect.runPromise(Scope.extend(makeBreaker("bench"), scope))
+    const withoutMetrics = await Effect.runPromise(
+      Scope.extend(
+        makeBreaker("bench-no-metrics").pipe(Effect.provide(IntegrationPatterns.layer({ enableMetrics: false }))),
+        scope
+      )
     )
-    return await use(breaker)
+    return await use(breaker, withoutMetrics)
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }
@@ -56,10 +62,16 @@ const suites: ReadonlyArray<Suite> = [
   {
     name: "breaker.closed",
     run: (ctx) =>
-      withBreaker((breaker) =>
+      withBreaker((breaker, withoutMetrics) =>
         measure("breaker.closed", [
           { impl: "baseline.in-fiber", kind: "effect", effect: Effect.promise(fn) },
-          { impl: "integration-patterns", kind: "effect", effect: breaker.execute(Effect.promise(fn)) }
+          { impl: "integration-patterns", kind: "effect", effect: breaker.execute(Effect.promise(fn)) },
+          // Without metrics a closed breaker reads no clock: what the duration histogram costs.
+          {
+            impl: "integration-patterns.no-metrics",
+            kind: "effect",
+            effect: withoutMetrics.execute(Effect.promise(fn))
+          }
         ], ctx)
       )
   },

@@ -413,6 +413,40 @@ describe("CircuitBreaker", () => {
         })
       ))
 
+    it.scoped("without metrics or listeners, skips the clock on success but times the trip", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({
+          name: freshName("untimed"),
+          failureThreshold: 2,
+          recoveryTimeout: "5 seconds"
+        }).pipe(Effect.provide(IntegrationPatterns.layer({ enableMetrics: false })))
+        yield* breaker.execute(Effect.void)
+        yield* TestClock.adjust("3 seconds")
+        yield* failTimes(breaker, 2)
+        expect(yield* Effect.flip(breaker.execute(Effect.void))).toMatchObject({ state: "Open", retryAfter: 5_000 })
+        expect(yield* breaker.stats).toMatchObject({ successes: 1, failures: 2, lastTransitionAt: 3_000 })
+        yield* TestClock.adjust("5 seconds")
+        yield* breaker.execute(Effect.void)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("reports a duration of 0 for an untimed call that ends after someone starts listening", () =>
+      Effect.gen(function*() {
+        const bus = yield* PatternEvents.make()
+        const breaker = yield* CircuitBreaker.make({ name: freshName("late-listener") }).pipe(
+          Effect.provide(IntegrationPatterns.layer({ enableMetrics: false })),
+          Effect.provideService(PatternEvents.PatternEvents, bus)
+        )
+        const call = yield* Effect.fork(breaker.execute(Effect.sleep("100 millis")))
+        yield* Effect.yieldNow()
+        const queue = yield* bus.subscribe
+        yield* TestClock.adjust("100 millis")
+        yield* Fiber.join(call)
+        expect(Chunk.toReadonlyArray(yield* Queue.takeAll(queue))).toMatchObject([
+          { _tag: "CallSucceeded", duration: 0, timestamp: 100 }
+        ])
+      }))
+
     it.scoped("keeps stats: calls, successes, failures, slow calls, rejections, ratio, last transition", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make({

