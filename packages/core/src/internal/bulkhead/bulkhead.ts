@@ -255,7 +255,9 @@ export const make = (options: Bulkhead.Options): Effect.Effect<Bulkhead.Bulkhead
     // frame alone, unmasked, +195..200. Prebuilding the masked region per wrapped
     // effect (one uninterruptible region picked by the caller's interruptibility, no
     // mask or restore allocated per call) measured no better, so the mask stays. The
-    // 300 ns target would need the four runtime-flag steps of a mask to go.
+    // 300 ns target would need the four runtime-flag steps of a mask to go. `pnpm bench`
+    // (10th percentile of 41 rounds), two runs: +895 and +1,252 ns, +856 and +689 ns
+    // scaled to PERFORMANCE.md's 970 ns in-fiber floor.
     const execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejectedError, R> => {
       const guarded = Effect.uninterruptibleMask((restore) => {
         if (core.tryAcquire(single)) {

@@ -116,7 +116,10 @@ class RateLimiterImpl implements RateLimiter {
   }
 
   // The hot path: one synchronous decision (atomic over the key and global budgets, see
-  // LimiterCore) inside one `suspend`, when the store decides synchronously.
+  // LimiterCore) inside one `suspend`, when the store decides synchronously. Its cost is
+  // mostly that fiber step and the clock read: the decision itself measured about 50 ns
+  // alone. `ratelimit.allow` in `pnpm bench` (10th percentile of 41 rounds), two runs:
+  // +332 and +350 ns, +295 and +311 ns scaled to PERFORMANCE.md's 970 ns in-fiber floor.
   private guard<A, E, R>(
     self: Effect.Effect<A, E, R>,
     key: string,

@@ -25,8 +25,13 @@
  *
  * `pnpm bench --only timeout` (wall time, 3 runs at load 3.5 to 4.5): in-place path
  * +1,530 / +2,000 / +2,150 ns over the in-fiber baseline, `Effect.timeout` +30,700 to
- * +47,900 ns. Any design that forks pays the fork (a copy of the fiber's FiberRefs, a
- * scheduler hop each way) and cannot get near the 2,000 ns target; the in-place path
+ * +47,900 ns. Compiled JS (`pnpm bench`, 10th percentile of 41 rounds), two runs:
+ * +2,377 and +2,762 ns over in-fiber baselines of 1,873 and 1,991 ns (the VM ran at half
+ * its usual speed), +1,231 and +1,345 ns scaled to PERFORMANCE.md's 970 ns floor; best
+ * of 151 rounds of 4 ms at a faster moment, +1,250 to +1,400 ns.
+ *
+ * Any design that forks pays the fork (a copy of the fiber's FiberRefs, a scheduler hop
+ * each way) and cannot get near the 2,000 ns target; the in-place path
  * pays mainly the two runtime-flag changes that let its handler run while the fiber is
  * interrupted, and one step to register the deadline once the region is
  * uninterruptible. The fork path remains for `gracefulShutdown` (the caller must be able to
