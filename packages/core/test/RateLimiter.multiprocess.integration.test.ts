@@ -109,9 +109,13 @@ describe("RateLimiter across 4 processes, one Redis", () => {
     expect(bound).toBeLessThanOrEqual((limit * 1000 / window) * (span / 1000) + limit)
     const report = { ...run, span, bound, results: undefined }
     expect(run.failed, JSON.stringify(report)).toBe(0)
-    expect(bound, JSON.stringify(report)).toBe(3 * limit)
-    expect(run.decisions, JSON.stringify(report)).toBeGreaterThan(2 * bound)
+    // The run covers three whole windows; on a loaded machine a process that stalls may
+    // still be admitted just past the third boundary, in a fourth window. The upper bound
+    // counts every window that admitted; the "does not starve" bound counts the three
+    // whole ones.
+    expect(bound, JSON.stringify(report)).toBeGreaterThanOrEqual(3 * limit)
+    expect(run.decisions, JSON.stringify(report)).toBeGreaterThan(2 * 3 * limit)
     expect(run.admitted, JSON.stringify(report)).toBeLessThanOrEqual(bound)
-    expect(run.admitted, JSON.stringify(report)).toBeGreaterThanOrEqual(0.95 * bound)
+    expect(run.admitted, JSON.stringify(report)).toBeGreaterThanOrEqual(0.95 * 3 * limit)
   }, 30_000)
 })
