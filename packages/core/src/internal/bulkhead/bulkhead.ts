@@ -9,6 +9,7 @@ import type { BulkheadRejectedError, InvalidConfigError } from "../../Errors.js"
 import * as IntegrationPatterns from "../../IntegrationPatterns.js"
 import * as Metrics from "../../Metrics.js"
 import * as PatternEvents from "../../PatternEvents.js"
+import * as Frames from "../frames.js"
 import { readSetting } from "../settingDefault.js"
 import { decodeOptions } from "../validation.js"
 import { BulkheadCore, Compartment, type Waiter } from "./core.js"
@@ -30,9 +31,21 @@ class Ticket {
   waiter: Waiter<Resume> | undefined = undefined
 }
 
-interface Handlers {
-  readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<never, unknown>
-  readonly onSuccess: (a: unknown) => Effect.Effect<unknown>
+/** Gives a call's slot back however the call ends; runs where interruption is off. */
+class ReleaseFrame extends Frames.Frame {
+  constructor(private readonly shell: Shell, private readonly slot: Slot) {
+    super()
+  }
+
+  onSuccess(value: unknown): Effect.Effect<unknown> {
+    this.shell.release(this.slot)
+    return Exit.succeed(value)
+  }
+
+  onFailure(cause: Cause.Cause<unknown>): Effect.Effect<never, unknown> {
+    this.shell.release(this.slot)
+    return Exit.failCause(cause)
+  }
 }
 
 /**
@@ -72,18 +85,12 @@ class Shell {
     return this.timedOut ??= Exit.fail(report.rejection(this.options, "QueueTimeout"))
   }
 
-  /** Gives the slot back however the call ends; runs in the uninterruptible part of `execute`. */
-  handlers(c: Slot): Handlers {
-    return {
-      onFailure: (cause) => {
-        this.release(c)
-        return Effect.failCause(cause)
-      },
-      onSuccess: (a) => {
-        this.release(c)
-        return Effect.succeed(a)
-      }
-    }
+  /** The frame that gives the single compartment's slot back; it holds no per-call state. */
+  readonly singleRelease: ReleaseFrame = new ReleaseFrame(this, this.single)
+
+  /** The frame that gives `c`'s slot back however the call ends. */
+  releaseFrame(c: Slot): ReleaseFrame {
+    return c === this.single ? this.singleRelease : new ReleaseFrame(this, c)
   }
 
   acquired(): void {
@@ -106,8 +113,7 @@ class Shell {
   waitThenRun<A, E, R>(
     key: string | undefined,
     self: Effect.Effect<A, E, R>,
-    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
-    handlersFor: (slot: Slot) => Handlers
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
   ): Effect.Effect<unknown, unknown, R> {
     const ticket = new Ticket()
     return Effect.matchCauseEffect(restore(this.wait(key, ticket)), {
@@ -115,7 +121,7 @@ class Shell {
         if (ticket.waiter !== undefined) this.withdraw(ticket.waiter)
         return Effect.failCause(cause)
       },
-      onSuccess: (slot) => Effect.matchCauseEffect(restore(self), handlersFor(slot))
+      onSuccess: (slot) => Frames.observeRestored(self, restore, this.releaseFrame(slot))
     })
   }
 
@@ -138,7 +144,7 @@ class Shell {
     })
   }
 
-  private release(c: Slot): void {
+  release(c: Slot): void {
     const next = this.core.release(c)
     if (next === undefined) this.metrics.set(Metrics.bulkheadActive, this.core.active)
     else this.grant(next)
@@ -229,8 +235,6 @@ export const make = (options: Bulkhead.Options): Effect.Effect<Bulkhead.Bulkhead
   Effect.gen(function*() {
     const shell = yield* build(options)
     const { core, single } = shell
-    const handlers = shell.handlers(single)
-    const singleHandlers = () => handlers
     const unsafeStats = (): Bulkhead.Stats => report.stats(shell.options, core, core.isSaturated(single))
     yield* IntegrationPatterns.register({
       kind: "Bulkhead",
@@ -238,35 +242,36 @@ export const make = (options: Bulkhead.Options): Effect.Effect<Bulkhead.Bulkhead
       stats: () => ({ ...unsafeStats() }),
       health: () => report.health(shell.options, core, single)
     })
-    // The slot is taken in the same step that masks interruption, and given back by a
-    // handler that runs however `self` ends, interruption included. A call that would be
-    // turned away is rejected before the mask, which a rejection does not need.
+    // A free slot is taken in the step that decides, and given back by a frame that runs
+    // however `self` ends, interruption included (`frames.ts` pushes the frames an
+    // `uninterruptibleMask` would leave, without its four runtime-flag steps). A call
+    // that would be turned away is rejected in that step too; a call that must wait
+    // takes the masked path, where the wait is the only interruptible part.
     //
-    // What a free slot costs over `yield* Effect.promise(fn)` in one fiber (about
-    // 1,000 ns), measured on the bench machine: the mask and the `restore` around `self`
-    // switch interruptibility off and on and back, about +430 ns; the handler frame about
-    // +115 ns; the check before the mask, the bookkeeping and the gauge about +100 ns.
-    // `withPermits(1)` costs about +3,800 ns in the same run. The two switches cannot go:
-    // once a fiber is interrupted, Effect skips every failure handler it meets while
-    // interruptible, so a release that must survive interruption runs masked.
-    //
-    // Compiled JS, best of 151 rounds of 4 ms (load 4 to 14): this execute +690..840 ns;
-    // the same mask, handler frame and counter without metrics +635..665; the handler
-    // frame alone, unmasked, +195..200. Prebuilding the masked region per wrapped
-    // effect (one uninterruptible region picked by the caller's interruptibility, no
-    // mask or restore allocated per call) measured no better, so the mask stays. The
-    // 300 ns target would need the four runtime-flag steps of a mask to go. `pnpm bench`
-    // (10th percentile of 41 rounds), two runs: +895 and +1,252 ns, +856 and +689 ns
-    // scaled to PERFORMANCE.md's 970 ns in-fiber floor.
-    const execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejectedError, R> => {
-      const guarded = Effect.uninterruptibleMask((restore) => {
+    // What a free slot costs over `yield* Effect.promise(fn)` in one fiber, compiled JS:
+    // through `uninterruptibleMask` + `matchCauseEffect` (the public-API path, still
+    // taken when the probe in `frames.ts` fails) +690..840 ns in earlier rounds, of
+    // which the mask and `restore` were about +430; `withPermits(1)` about +3,800 in the
+    // same runs. With the pushed frames, see BENCHMARKS.md (`bulkhead.free`).
+    const masked = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      Effect.uninterruptibleMask((restore) => {
         if (core.tryAcquire(single)) {
           shell.acquired()
-          return Effect.matchCauseEffect(restore(self), handlers)
+          return Frames.observeRestored(self, restore, shell.singleRelease)
         }
-        return shell.waitThenRun(undefined, self, restore, singleHandlers)
+        return shell.waitThenRun(undefined, self, restore)
       }) as Effect.Effect<A, E | BulkheadRejectedError, R>
-      return Effect.suspend(() => core.isFull(single) ? shell.rejectFull(single) : guarded)
+    const execute = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejectedError, R> => {
+      const slow = masked(self)
+      return Effect.withFiberRuntime((fiber) => {
+        if (core.isFull(single)) return shell.rejectFull(single)
+        if (Frames.fast() && core.tryAcquire(single)) {
+          shell.acquired()
+          Frames.pushGuarded(fiber, shell.singleRelease)
+          return self
+        }
+        return slow
+      })
     }
     return {
       name: shell.options.name,
@@ -283,7 +288,6 @@ export const makeKeyed = (
   Effect.gen(function*() {
     const shell = yield* build(options)
     const { core } = shell
-    const handlersFor = (slot: Slot) => shell.handlers(slot)
     const unsafeStats = (): Bulkhead.KeyedStats => report.keyedStats(shell.options, core)
     yield* IntegrationPatterns.register({
       kind: "Bulkhead",
@@ -291,19 +295,33 @@ export const makeKeyed = (
       stats: () => ({ ...unsafeStats() }),
       health: () => report.keyedHealth(shell.options, core)
     })
-    const execute = <A, E, R>(
-      key: string,
-      self: Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E | BulkheadRejectedError, R> =>
+    const masked = <A, E, R>(key: string, self: Effect.Effect<A, E, R>) =>
       Effect.uninterruptibleMask((restore) => {
         const c = core.compartment(key)
         if (core.tryAcquire(c)) {
           shell.acquired()
-          return Effect.matchCauseEffect(restore(self), shell.handlers(c))
+          return Frames.observeRestored(self, restore, shell.releaseFrame(c))
         }
         if (core.isQueueFull(c)) return shell.rejectFull(c)
-        return shell.waitThenRun(key, self, restore, handlersFor)
+        return shell.waitThenRun(key, self, restore)
       }) as Effect.Effect<A, E | BulkheadRejectedError, R>
+    // As the single bulkhead's `execute`: a free slot and a rejection are decided in one
+    // step, and only a call that must wait takes the masked path (which decides again).
+    const execute = <A, E, R>(
+      key: string,
+      self: Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | BulkheadRejectedError, R> =>
+      Effect.withFiberRuntime((fiber) => {
+        if (!Frames.fast()) return masked(key, self)
+        const c = core.compartment(key)
+        if (core.tryAcquire(c)) {
+          shell.acquired()
+          Frames.pushGuarded(fiber, shell.releaseFrame(c))
+          return self
+        }
+        if (core.isQueueFull(c)) return shell.rejectFull(c)
+        return masked(key, self)
+      })
     return {
       name: shell.options.name,
       execute,

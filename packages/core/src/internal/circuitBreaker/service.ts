@@ -8,6 +8,8 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -21,6 +23,7 @@ import * as IntegrationPatterns from "../../IntegrationPatterns.js"
 import * as Metrics from "../../Metrics.js"
 import * as PatternEvents from "../../PatternEvents.js"
 import { clockOf } from "../fiberEnv.js"
+import * as Frames from "../frames.js"
 import * as V from "../validation.js"
 import { BreakerMetrics, classifyError, healthOf, openError } from "./common.js"
 import { type Listener, Machine, REJECTED, type State, type Transition } from "./machine.js"
@@ -35,6 +38,29 @@ const failureOf = (cause: Cause.Cause<unknown>): Option.Option<unknown> =>
 type EventFields = CB.CircuitBreakerEvent extends infer E
   ? E extends CB.CircuitBreakerEvent ? Omit<E, "pattern" | "name" | "key"> : never
   : never
+
+/** Sees one call's end: its permit, and when and how it was timed. */
+class CallFrame extends Frames.Frame {
+  constructor(
+    private readonly runner: Runner,
+    private readonly permit: number,
+    private readonly timed: boolean,
+    private readonly start: number,
+    private readonly clock: Clock.Clock
+  ) {
+    super()
+  }
+
+  onSuccess(value: unknown): Effect.Effect<unknown> {
+    this.runner.settleSuccess(this.permit, this.timed, this.start, this.clock, value)
+    return Exit.succeed(value)
+  }
+
+  onFailure(cause: Cause.Cause<unknown>): Effect.Effect<never, unknown> {
+    this.runner.settleFailure(this.permit, this.timed, this.start, this.clock.unsafeCurrentTimeMillis(), cause)
+    return Exit.failCause(cause)
+  }
+}
 
 /**
  * One breaker's machine and everything a call through it touches. A single breaker has
@@ -84,8 +110,12 @@ class Runner implements Listener {
       resolved.policies.every((policy) => policy._tag === "ConsecutiveFailures")
   }
 
-  /** `now`: the time, when the caller has already read it. */
+  /**
+   * Runs `self` through the breaker, from inside `fiber`'s `withFiberRuntime` step.
+   * `now`: the time, when the caller has already read it.
+   */
   run<A, E, R>(
+    fiber: Fiber.RuntimeFiber<any, any>,
     self: Effect.Effect<A, E, R>,
     clock: Clock.Clock,
     now?: number
@@ -95,22 +125,18 @@ class Runner implements Listener {
     const start = now ?? (timed ? clock.unsafeCurrentTimeMillis() : 0)
     const permit = machine.acquire(start)
     if (permit === REJECTED) return this.reject(start)
-    const handlers = {
-      onSuccess: (value: A) => {
-        this.settleSuccess(permit, timed, start, clock, value)
-        return Effect.succeed(value)
-      },
-      onFailure: (cause: Cause.Cause<E>) => {
-        this.settleFailure(permit, timed, start, clock.unsafeCurrentTimeMillis(), cause)
-        return Effect.failCause(cause)
-      }
-    }
+    const frame = new CallFrame(this, permit, timed, start, clock)
     // A probe holds one of the few half-open slots, so its end must be seen even when
     // its fiber is interrupted. Any other call's interruption counts as nothing, which is
     // what a handler skipped by the interruption records.
+    if (Frames.fast()) {
+      if (machine.probing) Frames.pushGuarded(fiber, frame)
+      else Frames.push(fiber, frame)
+      return self
+    }
     return machine.probing
-      ? Effect.uninterruptibleMask((restore) => Effect.matchCauseEffect(restore(self), handlers))
-      : Effect.matchCauseEffect(self, handlers)
+      ? Effect.uninterruptibleMask((restore) => Frames.observeRestored(self, restore, frame))
+      : Frames.observe(self, frame)
   }
 
   private reject(now: number): Effect.Effect<never, CircuitBreakerOpenError> {
@@ -287,7 +313,7 @@ export const make = <E = unknown, A = unknown>(
     const breaker: CB.CircuitBreaker<E, A> = {
       name,
       execute: <A2 extends A, E2 extends E, R>(self: Effect.Effect<A2, E2, R>) =>
-        Effect.withFiberRuntime<A2, E2 | CircuitBreakerOpenError, R>((fiber) => runner.run(self, clockOf(fiber))),
+        Effect.withFiberRuntime<A2, E2 | CircuitBreakerOpenError, R>((fiber) => runner.run(fiber, self, clockOf(fiber))),
       state: Effect.sync(() => machine.state),
       changes: stateRef.changes,
       stats: withNow((now) => ({ name, ...machine.stats(now) })),
@@ -433,7 +459,7 @@ export const makeKeyed = <E = unknown, A = unknown>(
         Effect.withFiberRuntime<A2, E2 | CircuitBreakerOpenError, R>((fiber) => {
           const clock = clockOf(fiber)
           const now = clock.unsafeCurrentTimeMillis()
-          return entryFor(key, now).runner.run(self, clock, now)
+          return entryFor(key, now).runner.run(fiber, self, clock, now)
         }),
       state: (key) =>
         Effect.sync(() => {
