@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import Opossum from "opossum"
+import * as Bound from "../bounds.js"
 import { measure, type Row, type Suite } from "../harness.js"
 
 const fn = async () => 1
@@ -71,7 +72,11 @@ const suites: ReadonlyArray<Suite> = [
             impl: "integration-patterns.no-metrics",
             kind: "effect",
             effect: withoutMetrics.execute(Effect.promise(fn))
-          }
+          },
+          // Lower bounds: a step that sees the call end, and the same with the two clock
+          // reads that time it (what the duration histogram needs).
+          { impl: "bound.observe", kind: "effect", effect: Bound.observed(Effect.promise(fn)) },
+          { impl: "bound.observe-timed", kind: "effect", effect: Bound.timed(Effect.promise(fn)) }
         ], ctx)
       )
   },
@@ -84,7 +89,9 @@ const suites: ReadonlyArray<Suite> = [
         const prebuilt = new CircuitBreakerOpenError({ breaker: "bench", state: "Open", retryAfter: 0 })
         return measure("breaker.open", [
           { impl: "baseline.in-fiber", kind: "effect", effect: Effect.either(Effect.fail(prebuilt)) },
-          { impl: "integration-patterns", kind: "effect", effect: Effect.either(breaker.execute(Effect.promise(fn))) }
+          { impl: "integration-patterns", kind: "effect", effect: Effect.either(breaker.execute(Effect.promise(fn))) },
+          // Lower bound: one clock read (is the open period over? what is retryAfter?).
+          { impl: "bound.fail-after-clock-read", kind: "effect", effect: Bound.failAfterClockRead(prebuilt) }
         ], ctx)
       })
   },

@@ -7,6 +7,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import pLimit from "p-limit"
+import * as Bound from "../bounds.js"
 import { collectGarbage, measure, measureWall, median, round2, type Row, type Suite, type SuiteContext } from "../harness.js"
 
 const fn = async () => 1
@@ -135,7 +136,9 @@ const suites: ReadonlyArray<Suite> = [
         return await measure("bulkhead.free", [
           { impl: "baseline.in-fiber", kind: "effect", effect: call },
           { impl: "integration-patterns", kind: "effect", effect: bulkhead.execute(call) },
-          { impl: "effect.semaphore", kind: "effect", effect: sem.withPermits(1)(call) }
+          { impl: "effect.semaphore", kind: "effect", effect: sem.withPermits(1)(call) },
+          // Lower bound: a step whose end is seen even when the call is interrupted.
+          { impl: "bound.guarded", kind: "effect", effect: Bound.guarded(call) }
         ], ctx)
       } finally {
         close()

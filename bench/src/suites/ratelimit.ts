@@ -9,6 +9,7 @@ import * as STM from "effect/STM"
 import * as TMap from "effect/TMap"
 import * as TRef from "effect/TRef"
 import { RateLimiterMemory } from "rate-limiter-flexible"
+import * as Bound from "../bounds.js"
 import { collectGarbage, measure, round2, type Row, type Suite, type SuiteContext } from "../harness.js"
 
 const fn = async () => 1
@@ -88,6 +89,8 @@ const reject: Suite = {
     return measure("ratelimit.reject", [
       { impl: "baseline.in-fiber", kind: "effect", effect: Effect.either(Effect.fail(prebuilt)) },
       { impl: "integration-patterns", kind: "effect", effect: Effect.either(op.pipe(limiter.withRateLimit(key))) },
+      // Lower bound: one clock read (how far has the bucket refilled?).
+      { impl: "bound.fail-after-clock-read", kind: "effect", effect: Bound.failAfterClockRead(prebuilt) },
       { impl: "effect.stm", kind: "effect", effect: Effect.either(stmGuarded) },
       {
         impl: "rate-limiter-flexible",
