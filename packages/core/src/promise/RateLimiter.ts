@@ -16,7 +16,7 @@ import { processSettings } from "../IntegrationPatterns.js"
 import { PatternMetrics, rateLimiterDecisions, rateLimiterTokens } from "../Metrics.js"
 import * as PatternEvents from "../PatternEvents.js"
 import type { Algorithm, Decision, KeyStats, Stats, StorageSnapshot, UnavailablePolicy } from "../RateLimiter.js"
-import { isValidCost, LimiterCore, limiterHealth, Tally } from "../internal/rateLimiter/core.js"
+import { isValidCost, LimiterCore, limiterHealth, limiterStats, Tally } from "../internal/rateLimiter/core.js"
 import * as headers_ from "../internal/rateLimiter/headers.js"
 import { callDefaults, decodeSync, defaults, type Resolved } from "../internal/rateLimiter/options.js"
 import type { RedisBudgets, RedisConnection, RedisSettings } from "../internal/rateLimiter/redis.js"
@@ -345,25 +345,17 @@ export class RateLimiter {
 
   getStats(): Stats {
     const now = Date.now()
-    const snapshot = this.snapshot(now)
-    return {
+    return limiterStats({
       name: this.name,
       algorithm: this.algorithm,
       limit: this.limit,
-      allowed: this.tally.allowed,
-      rejected: this.tally.rejected,
-      rejectedByKey: this.tally.rejectedByKey,
-      rejectedByGlobal: this.tally.rejectedByGlobal,
-      currentRate: this.tally.rate(now),
+      tally: this.tally,
       waiting: this.waiting,
-      trackedKeys: snapshot.trackedKeys,
       maxKeys: this.resolved.maxKeys,
-      evictedKeys: snapshot.evictedKeys,
-      expiredKeys: snapshot.expiredKeys,
-      global: snapshot.global,
       store: this.redis === undefined ? "memory" : "redis",
-      storeAvailable: snapshot.available
-    }
+      snapshot: this.snapshot(now),
+      now
+    })
   }
 
   /**

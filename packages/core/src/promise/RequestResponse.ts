@@ -15,6 +15,7 @@ import { InvalidConfigError, isIntegrationPatternsError, RequestError, TimeoutEr
 import { processSettings } from "../IntegrationPatterns.js"
 import * as Admission from "../internal/requestResponse/admission.js"
 import * as Dedup from "../internal/requestResponse/dedup.js"
+import * as Stats from "../internal/requestResponse/stats.js"
 import * as Envelope from "../internal/requestResponse/envelope.js"
 import { globalRegistry } from "../internal/registry.js"
 import { readSetting } from "../internal/settingDefault.js"
@@ -194,13 +195,7 @@ export class RequestResponsePattern {
   private readonly metrics: Metrics.PatternMetrics
   private readonly bus: PatternEvents.PatternEventsService
   private readonly defaultTimeout: number | undefined
-  private served = 0
-  private duplicates = 0
-  private rejected = 0
-  private timedOut = 0
-  private sent = 0
-  private succeeded = 0
-  private failed = 0
+  private readonly counts = new Stats.DispatchCounters()
 
   constructor(options: RequestResponseOptions = {}) {
     const resolved = Envelope.resolveOptions(
@@ -245,27 +240,13 @@ export class RequestResponsePattern {
    * `TimeoutError`, or the toolkit error the handler threw.
    */
   sendRequest<R = unknown>(request: RequestMessage): Promise<ResponseMessage<R>> {
-    this.sent++
+    this.counts.sent++
     return this.dispatch(request, Date.now()) as Promise<ResponseMessage<R>>
   }
 
   /** A snapshot of this instance. */
   getStats(): RequestResponseStats {
-    return {
-      handlers: [...this.handlers.keys()],
-      concurrency: this.admission.concurrency,
-      queueSize: this.admission.capacity,
-      running: this.admission.running,
-      queued: this.admission.queued,
-      served: this.served,
-      duplicates: this.duplicates,
-      rejected: this.rejected,
-      timedOut: this.timedOut,
-      sent: this.sent,
-      succeeded: this.succeeded,
-      failed: this.failed,
-      remembered: Dedup.size(this.dedup)
-    }
+    return Stats.dispatcherStats(this.handlers, this.admission, this.counts, this.dedup)
   }
 
   private dispatch(request: RequestMessage, start: number): Promise<ResponseMessage<unknown>> {
@@ -298,7 +279,7 @@ export class RequestResponsePattern {
     const key = Envelope.dedupKey(type, id)
     const seen = Dedup.lookup(this.dedup, key, start)
     if (seen._tag !== "Miss") {
-      this.duplicates++
+      this.counts.duplicates++
       this.metrics.count(Metrics.requestsServed, "duplicate")
       if (this.bus.active) {
         this.bus.unsafePublish({
@@ -439,7 +420,7 @@ export class RequestResponsePattern {
   }
 
   private recordServed(request: ReceivedRequest, start: number, outcome: RR.RequestServed["outcome"]): void {
-    this.served++
+    this.counts.served++
     this.metrics.count(Metrics.requestsServed, outcome)
     if (this.bus.active) {
       const now = Date.now()
@@ -516,7 +497,7 @@ export class RequestResponsePattern {
     reason: "NoHandler" | "InvalidRequest" | "QueueFull",
     error: RequestError
   ): Promise<never> {
-    this.rejected++
+    this.counts.rejected++
     this.metrics.reject(reason === "NoHandler" ? "no_handler" : reason === "QueueFull" ? "queue_full" : "invalid_request")
     if (this.bus.active) {
       this.bus.unsafePublish({
@@ -535,9 +516,9 @@ export class RequestResponsePattern {
 
   private received(start: number, request: Pick<RequestMessage, "id" | "type">, outcome: string): void {
     const now = Date.now()
-    if (outcome === "success") this.succeeded++
-    else this.failed++
-    if (outcome === "timeout") this.timedOut++
+    if (outcome === "success") this.counts.succeeded++
+    else this.counts.failed++
+    if (outcome === "timeout") this.counts.timedOut++
     this.metrics.count(Metrics.calls, outcome)
     this.metrics.observe(Metrics.callDuration, (now - start) / 1000)
     if (this.bus.active) {

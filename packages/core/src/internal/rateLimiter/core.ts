@@ -207,6 +207,40 @@ export class Tally {
 }
 
 /**
+ * The `Stats` of one limiter instance, the same in both shells.
+ *
+ * @internal
+ */
+export const limiterStats = (fields: {
+  readonly name: string
+  readonly algorithm: Stats["algorithm"]
+  readonly limit: number
+  readonly tally: Tally
+  readonly waiting: number
+  readonly maxKeys: number
+  readonly store: string
+  readonly snapshot: StorageSnapshot
+  readonly now: number
+}): Stats => ({
+  name: fields.name,
+  algorithm: fields.algorithm,
+  limit: fields.limit,
+  allowed: fields.tally.allowed,
+  rejected: fields.tally.rejected,
+  rejectedByKey: fields.tally.rejectedByKey,
+  rejectedByGlobal: fields.tally.rejectedByGlobal,
+  currentRate: fields.tally.rate(fields.now),
+  waiting: fields.waiting,
+  trackedKeys: fields.snapshot.trackedKeys,
+  maxKeys: fields.maxKeys,
+  evictedKeys: fields.snapshot.evictedKeys,
+  expiredKeys: fields.snapshot.expiredKeys,
+  global: fields.snapshot.global,
+  store: fields.store,
+  storeAvailable: fields.snapshot.available
+})
+
+/**
  * A limiter's health, the same in both shells: degraded while its store is unreachable,
  * while it tracks as many keys as allowed, or while the global budget is spent.
  *

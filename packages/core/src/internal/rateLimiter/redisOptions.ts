@@ -4,29 +4,11 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { Cluster, Redis, RedisOptions } from "ioredis"
 import type { InvalidConfigError } from "../../Errors.js"
-import type { UnavailablePolicy } from "../../RateLimiter.js"
 import * as V from "../validation.js"
 import type { RedisSettings } from "./redis.js"
 
-/**
- * The options of a Redis store, as both shells take them (durations as a
- * `DurationInput`, so that the facade's milliseconds decode too). Kept apart from the
- * store itself so that validating them does not load ioredis.
- *
- * @internal
- */
-export interface RedisStoreOptions {
-  readonly url?: string
-  readonly client?: Redis | Cluster
-  readonly redis?: RedisOptions
-  readonly prefix?: string
-  readonly expiryMargin?: Duration.DurationInput
-  readonly clock?: "redis" | "local"
-  readonly onUnavailable?: UnavailablePolicy
-  readonly insuranceNodes?: number
-  readonly commandTimeout?: Duration.DurationInput
-  readonly connectTimeout?: Duration.DurationInput
-}
+// The public options are `RedisRateLimiterStore.Options`; they are validated here, apart
+// from the store itself, so that validating them does not load ioredis.
 
 /** @internal */
 export const defaults = {

@@ -23,7 +23,7 @@ import type {
 } from "../../RateLimiter.js"
 import type { PatternHealth } from "../registry.js"
 import { readSetting } from "../settingDefault.js"
-import { isValidCost, limiterHealth, Tally } from "./core.js"
+import { isValidCost, limiterHealth, limiterStats, Tally } from "./core.js"
 import * as options_ from "./options.js"
 import { rateLimitExceeded } from "./rejection.js"
 
@@ -89,25 +89,17 @@ class RateLimiterImpl implements RateLimiter {
     Effect.suspend(() => this.storage.keyStats(key, this.clock.unsafeCurrentTimeMillis()))
 
   statsAt(now: number): Stats {
-    const snapshot = this.storage.snapshot(now)
-    return {
+    return limiterStats({
       name: this.name,
       algorithm: this.algorithm,
       limit: this.limit,
-      allowed: this.tally.allowed,
-      rejected: this.tally.rejected,
-      rejectedByKey: this.tally.rejectedByKey,
-      rejectedByGlobal: this.tally.rejectedByGlobal,
-      currentRate: this.tally.rate(now),
+      tally: this.tally,
       waiting: this.waiting,
-      trackedKeys: snapshot.trackedKeys,
       maxKeys: this.resolved.maxKeys,
-      evictedKeys: snapshot.evictedKeys,
-      expiredKeys: snapshot.expiredKeys,
-      global: snapshot.global,
       store: this.storeName,
-      storeAvailable: snapshot.available
-    }
+      snapshot: this.storage.snapshot(now),
+      now
+    })
   }
 
   health(): PatternHealth {

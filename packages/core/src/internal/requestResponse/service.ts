@@ -24,6 +24,7 @@ import { makeDeadline } from "../timeout/timeout.js"
 import { decodeOptions } from "../validation.js"
 import * as Admission from "./admission.js"
 import * as Dedup from "./dedup.js"
+import * as Stats from "./stats.js"
 import * as Envelope from "./envelope.js"
 
 /** The schemas of an endpoint, compiled once. */
@@ -115,13 +116,7 @@ class RequestResponseImpl implements RR.RequestResponse {
   private readonly loopback: (request: unknown) => Effect.Effect<Envelope.ResponseEnvelope>
   /** The Timeout pattern with a per-request budget: it nests in the caller's deadlines. */
   private readonly deadline: ReturnType<typeof makeDeadline>
-  private served = 0
-  private duplicates = 0
-  private rejected = 0
-  private sent = 0
-  private succeeded = 0
-  private failed = 0
-  private timedOut = 0
+  private readonly counts = new Stats.DispatchCounters()
 
   constructor(
     readonly options: Envelope.Resolved,
@@ -207,7 +202,7 @@ class RequestResponseImpl implements RR.RequestResponse {
     detail: string,
     start: number
   ): Envelope.ResponseEnvelope {
-    this.rejected++
+    this.counts.rejected++
     this.metrics.reject(reason === "NoHandler" ? "no_handler" : reason === "QueueFull" ? "queue_full" : "invalid_request")
     if (this.bus.active) {
       this.publish({
@@ -256,9 +251,9 @@ class RequestResponseImpl implements RR.RequestResponse {
       if (!enforce) return work
       return this.deadline(work, Duration.toMillis(timeout)).pipe(
         Effect.catchAll((error) => {
-          this.timedOut++
+          this.counts.timedOut++
           this.metrics.count(Metrics.requestsServed, "timeout")
-          this.served++
+          this.counts.served++
           return Effect.succeed(this.failure(request.id, correlationId, encodeTimeoutError(error), start))
         })
       )
@@ -277,7 +272,7 @@ class RequestResponseImpl implements RR.RequestResponse {
       const key = Envelope.dedupKey(request.type, request.id)
       const seen = Dedup.lookup(this.dedup, key, this.now())
       if (seen._tag !== "Miss") {
-        this.duplicates++
+        this.counts.duplicates++
         this.metrics.count(Metrics.requestsServed, "duplicate")
         if (this.bus.active) {
           this.publish({
@@ -407,7 +402,7 @@ class RequestResponseImpl implements RR.RequestResponse {
     exit: Exit.Exit<unknown, unknown>,
     start: number
   ): Envelope.ResponseEnvelope {
-    this.served++
+    this.counts.served++
     let outcome: "success" | "failure" | "invalid_response" | "handler_error"
     let response: Envelope.ResponseEnvelope
     if (Exit.isSuccess(exit)) {
@@ -484,7 +479,7 @@ class RequestResponseImpl implements RR.RequestResponse {
   ): Effect.Effect<RR.Response<R>, E | RequestError | TimeoutError> =>
     Effect.withFiberRuntime((fiber) => {
       const start = this.now()
-      this.sent++
+      this.counts.sent++
       const sent = Envelope.decodeSendRequest({
         id: request.id,
         type: endpoint.type,
@@ -588,9 +583,9 @@ class RequestResponseImpl implements RR.RequestResponse {
         const outcome = Exit.isSuccess(exit)
           ? "success"
           : Option.match(Cause.failureOption(exit.cause), { onNone: () => "interrupted", onSome: Envelope.clientOutcome })
-        if (outcome === "success") this.succeeded++
-        else this.failed++
-        if (outcome === "timeout") this.timedOut++
+        if (outcome === "success") this.counts.succeeded++
+        else this.counts.failed++
+        if (outcome === "timeout") this.counts.timedOut++
         this.metrics.count(Metrics.calls, outcome)
         this.metrics.observe(Metrics.callDuration, (end - start) / 1000)
         if (this.bus.active) {
@@ -611,21 +606,7 @@ class RequestResponseImpl implements RR.RequestResponse {
   // ---- introspection ----------------------------------------------------------
 
   snapshot(): RR.Stats {
-    return {
-      handlers: [...this.handlers.keys()],
-      concurrency: this.options.concurrency,
-      queueSize: this.options.queueSize,
-      running: this.admission.running,
-      queued: this.admission.queued,
-      served: this.served,
-      duplicates: this.duplicates,
-      rejected: this.rejected,
-      timedOut: this.timedOut,
-      sent: this.sent,
-      succeeded: this.succeeded,
-      failed: this.failed,
-      remembered: Dedup.size(this.dedup)
-    }
+    return Stats.dispatcherStats(this.handlers, this.admission, this.counts, this.dedup)
   }
 
   stats: Effect.Effect<RR.Stats> = Effect.sync(() => this.snapshot())
