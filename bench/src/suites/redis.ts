@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
 import * as RateLimiter from "@integration-patterns/core/RateLimiter"
 import { RateLimiter as PromiseRateLimiter } from "@integration-patterns/core/promise"
 import * as RedisRateLimiterStore from "@integration-patterns/core/RedisRateLimiterStore"
+import { startOwnServer } from "@integration-patterns/testkit/redisServer"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
@@ -27,42 +26,10 @@ import { median, round2, type Row, type Suite } from "../harness.js"
 const callers = 50
 const keys = 100
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
-
+// A server of the bench's own: `REDIS_SERVER_BIN` when `pnpm test` set it, else the one on PATH.
 const startRedis = async (): Promise<{ readonly url: string; readonly stop: () => Promise<void> }> => {
-  const port = await freePort()
-  const child: ChildProcess = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: "ignore" }
-  )
-  const url = `redis://127.0.0.1:${port}`
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-  probe.on("error", () => {})
-  for (let attempt = 0;; attempt++) {
-    const up = await probe.connect().then(() => probe.ping().then((r) => r === "PONG"), () => false)
-    if (up) break
-    if (attempt > 200) throw new Error("redis-server did not start")
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  probe.disconnect()
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once("exit", () => resolve())
-        child.kill("SIGTERM")
-      })
-  }
+  const server = await startOwnServer([], process.env["REDIS_SERVER_BIN"] || "redis-server")
+  return { url: server.url, stop: server.dispose }
 }
 
 // Commands sent, per connection name.

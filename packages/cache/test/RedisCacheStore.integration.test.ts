@@ -1,5 +1,6 @@
 import { PersistenceError } from "@integration-patterns/core"
 import * as PatternEvents from "@integration-patterns/core/PatternEvents"
+import { required, startOwnServer } from "@integration-patterns/testkit/redisServer"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -7,21 +8,12 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
-import { type ChildProcess, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { createServer } from "node:net"
 import * as CacheAside from "../src/CacheAside.js"
 import type { CacheStoreService } from "../src/CacheStore.js"
 import { CacheAside as PromiseCacheAside } from "../src/promise/index.js"
 import * as RedisCacheStore from "../src/RedisCacheStore.js"
 
-const required = (name: string): string => {
-  const value = process.env[name]
-  if (value === undefined || value === "") {
-    throw new Error(`${name} is not set: run these tests through \`pnpm test\` (scripts/services.sh writes it)`)
-  }
-  return value
-}
 const redisUrl = required("REDIS_URL")
 const redisServerBin = required("REDIS_SERVER_BIN")
 
@@ -242,56 +234,15 @@ describe("two-level store", () => {
 // -------------------------------------------------------------------------------------
 // A Redis server of this test's own, to stop and restart.
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
-
-const startServer = (port: number): Effect.Effect<ChildProcess> =>
-  Effect.gen(function*() {
-    const child = spawn(
-      redisServerBin,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: "ignore" }
-    )
-    const probe = new Redis({
-      port,
-      host: "127.0.0.1",
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0
-    })
-    probe.on("error", () => {})
-    yield* eventually(
-      () => probe.connect().then(() => probe.ping().then((r) => r === "PONG"), () => false),
-      "redis-server to start"
-    )
-    probe.disconnect()
-    return child
-  })
-
-const stopServer = (child: ChildProcess): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    if (child.exitCode !== null) return resume(Effect.void)
-    child.once("exit", () => resume(Effect.void))
-    child.kill("SIGKILL")
-  })
-
 const ownServer = Effect.gen(function*() {
-  const port = yield* Effect.promise(freePort)
-  const server = { child: yield* startServer(port) }
-  yield* Effect.addFinalizer(() => stopServer(server.child))
+  const server = yield* Effect.acquireRelease(
+    Effect.promise(() => startOwnServer([], redisServerBin)),
+    (own) => Effect.promise(own.dispose)
+  )
   return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: Effect.suspend(() => stopServer(server.child)),
-    restart: Effect.map(Effect.suspend(() => startServer(port)), (child) => {
-      server.child = child
-    })
+    url: server.url,
+    stop: Effect.promise(server.kill),
+    restart: Effect.promise(server.start)
   }
 })
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { type Child, startChild } from "./childProcess.js"
 import type { Message, Outcome, Reply } from "./fixtures/breakerChild.js"
-import { eventually, type OwnServer, startOwnServer } from "./redisServer.js"
+import { eventually, type OwnServer, startOwnServer } from "@integration-patterns/testkit/redisServer"
 
 let server: OwnServer
 let a: Child<Message>

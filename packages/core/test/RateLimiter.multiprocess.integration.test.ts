@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Child, startChild } from "./childProcess.js"
 import type { Message, Result, Scenario } from "./fixtures/rateLimiterChild.js"
-import { required } from "./redisServer.js"
+import { required } from "@integration-patterns/testkit/redisServer"
 
 const redisUrl = required("REDIS_URL")
 const raw = new Redis(redisUrl)

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { InvalidConfigError, PersistenceError } from "../src/Errors.js"
 import * as RedisCircuitBreakerStore from "../src/RedisCircuitBreakerStore.js"
-import { eventually, required } from "./redisServer.js"
+import { eventually, required } from "@integration-patterns/testkit/redisServer"
 
 const redisUrl = required("REDIS_URL")
 const raw = new Redis(redisUrl)

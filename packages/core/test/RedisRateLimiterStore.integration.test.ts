@@ -14,7 +14,7 @@ import * as PatternEvents from "../src/PatternEvents.js"
 import { RateLimiter as PromiseRateLimiter } from "../src/promise/RateLimiter.js"
 import * as RateLimiter from "../src/RateLimiter.js"
 import * as RedisRateLimiterStore from "../src/RedisRateLimiterStore.js"
-import { eventually, required, startOwnServer } from "./redisServer.js"
+import { eventually, required, startOwnServer } from "@integration-patterns/testkit/redisServer"
 
 const redisUrl = required("REDIS_URL")
 const raw = new Redis(redisUrl)

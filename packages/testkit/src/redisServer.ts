@@ -1,5 +1,7 @@
-// Helpers of the Redis integration tests: the shared server's URL (from
-// scripts/services.sh), and redis-servers of a test's own, to kill and restart.
+/**
+ * Helpers of the Redis integration tests and the Redis bench: the variables
+ * scripts/services.sh sets, and redis-servers of a test's own, to kill and restart.
+ */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
@@ -59,8 +61,14 @@ export interface OwnServer {
   readonly dispose: () => Promise<void>
 }
 
-export const startOwnServer = async (extraArgs: ReadonlyArray<string> = []): Promise<OwnServer> => {
-  const bin = required("REDIS_SERVER_BIN")
+/**
+ * Starts a redis-server on a free loopback port, without persistence, in a temporary
+ * directory. `bin` defaults to `REDIS_SERVER_BIN`, which the test run must set.
+ */
+export const startOwnServer = async (
+  extraArgs: ReadonlyArray<string> = [],
+  bin: string = required("REDIS_SERVER_BIN")
+): Promise<OwnServer> => {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), "ip-redis-"))
   let child: ChildProcess | undefined
