@@ -78,13 +78,14 @@ class CallFrame extends Frames.Frame {
  * | floor: a bare `matchCauseEffect` with static handlers           |   +170..210 |
  *
  * The clock reads (`Date.now()`, 60 to 120 ns each on this VM) and the duration
- * histogram that needs them are most of the gap to the 300 ns target; the rest is three
- * fiber steps (the one that takes the permit, the handler frame, its continuation).
- * Neither `Effect.clockWith` against a cached read of the fiber's Clock, nor metric
- * hooks resolved once against `unsafeUpdate`'s cached lookup, made a difference we
- * could measure. `pnpm bench` (10th percentile of 41 rounds), two runs: +583 and +626
- * ns, and +277 and +338 ns without metrics, that is +498 and +534, and +236 and +288,
- * scaled to PERFORMANCE.md's 970 ns in-fiber floor.
+ * histogram that needs them are most of the gap to the 300 ns target; the rest is the
+ * fiber steps. Neither `Effect.clockWith` against a cached read of the fiber's Clock,
+ * nor metric hooks resolved once against `unsafeUpdate`'s cached lookup, made a
+ * difference we could measure. The rows above were measured with a `matchCauseEffect`
+ * returned from the deciding step; the call's frame is now pushed from that step
+ * (`../frames.ts`), one step and two closures fewer, about 50 ns. BENCHMARKS.md has the
+ * current figures beside the lower bounds: a step that sees the call end, and the same
+ * timed by two clock reads, which alone is above 300 ns here.
  */
 class Runner implements Listener {
   /**
