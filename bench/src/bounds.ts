@@ -49,6 +49,15 @@ export const timed = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     return self
   })
 
+/** One deciding step that reads the clock once, then runs `self`: what any rate limit needs. */
+export const afterClockRead = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+  let last = 0
+  return Effect.withFiberRuntime(() => {
+    last = Date.now() - last
+    return self
+  })
+}
+
 /** One deciding step whose end is seen even when the call is interrupted. */
 export const guarded = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.withFiberRuntime((fiber) => {

@@ -63,6 +63,8 @@ const allow: Suite = {
       { impl: "baseline.in-fiber", kind: "effect", effect: op },
       { impl: "integration-patterns", kind: "effect", effect: op.pipe(keyOnly.withRateLimit(key)) },
       { impl: "integration-patterns.global", kind: "effect", effect: op.pipe(withGlobal.withRateLimit(key)) },
+      // Lower bound: one step that reads the clock (how far has the bucket refilled?).
+      { impl: "bound.decide-after-clock-read", kind: "effect", effect: Bound.afterClockRead(op) },
       { impl: "effect.ratelimiter", kind: "effect", effect: effectLimiter(op) },
       { impl: "effect.stm", kind: "effect", effect: stmGuarded },
       { impl: "rate-limiter-flexible", kind: "effect", effect: Effect.promise(() => rlf.consume(key).then(fn)) }
