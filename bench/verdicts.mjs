@@ -53,7 +53,7 @@ for (const suite of ["retry.success", "breaker.closed", "bulkhead.free", "rateli
   for (const impl of ["integration-patterns", "integration-patterns.no-metrics", "integration-patterns.global"]) {
     if (runs.some((rows) => row(rows, suite, impl))) say(`${suite} ${impl}`, `+${range(runs.map((rows) => scaledOverhead(rows, suite, impl)))} ns scaled`)
   }
-  for (const impl of ["bound.observe", "bound.observe-timed", "bound.guarded"]) {
+  for (const impl of ["bound.observe", "bound.observe-timed", "bound.guarded", "bound.decide-after-clock-read"]) {
     if (runs.some((rows) => row(rows, suite, impl))) say(`${suite} ${impl}`, `+${range(runs.map((rows) => scaledOverhead(rows, suite, impl)))} ns scaled`)
   }
 }
