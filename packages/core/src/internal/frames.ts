@@ -97,7 +97,9 @@ export const pushGuarded = (fiber: Fiber.RuntimeFiber<any, any>, frame: Frame): 
 }
 
 /**
- * The public-API equivalent of {@link push}: `self` observed by `frame`.
+ * The public-API equivalent of {@link push}: `self` observed by `frame`. Inside
+ * `uninterruptibleMask`, `observe(restore(self), frame)` is the equivalent of
+ * {@link pushGuarded}.
  *
  * @internal
  */
@@ -106,18 +108,6 @@ export const observe = <A, E, R>(self: Effect.Effect<A, E, R>, frame: Frame): Ef
     onSuccess: (value) => frame.onSuccess(value),
     onFailure: (cause) => frame.onFailure(cause)
   }) as Effect.Effect<A, E, R>
-
-/**
- * The public-API equivalent of {@link pushGuarded}, for a caller already inside
- * `uninterruptibleMask`.
- *
- * @internal
- */
-export const observeRestored = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
-  frame: Frame
-): Effect.Effect<A, E, R> => observe(restore(self), frame)
 
 class ProbeFrame extends Frame {
   seen: Exit.Exit<unknown, unknown> | undefined = undefined

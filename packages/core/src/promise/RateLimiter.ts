@@ -13,7 +13,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { type ConfigIssue, InvalidConfigError, type RateLimitExceededError } from "../Errors.js"
 import { processSettings } from "../IntegrationPatterns.js"
-import { PatternMetrics, rateLimiterDecisions, rateLimiterTokens } from "../Metrics.js"
+import { PatternMetrics } from "../Metrics.js"
 import * as PatternEvents from "../PatternEvents.js"
 import type { Algorithm, Decision, KeyStats, Stats, StorageSnapshot, UnavailablePolicy } from "../RateLimiter.js"
 import { isValidCost, LimiterCore, limiterHealth, limiterStats, Tally } from "../internal/rateLimiter/core.js"
@@ -21,7 +21,7 @@ import * as headers_ from "../internal/rateLimiter/headers.js"
 import { callDefaults, decodeSync, defaults, type Resolved } from "../internal/rateLimiter/options.js"
 import type { RedisBudgets, RedisConnection, RedisSettings } from "../internal/rateLimiter/redis.js"
 import * as redisOptions from "../internal/rateLimiter/redisOptions.js"
-import { rateLimitExceeded } from "../internal/rateLimiter/rejection.js"
+import { recordDecision, rejection } from "../internal/rateLimiter/report.js"
 import { globalRegistry, type PatternHealth } from "../internal/registry.js"
 import { readSetting } from "../internal/settingDefault.js"
 import * as V from "../internal/validation.js"
@@ -450,9 +450,7 @@ export class RateLimiter {
   }
 
   private record(decision: Decision, cost: number, now: number, globalRemaining: number | undefined): void {
-    this.tally.record(decision, cost, now)
-    this.metrics.count(rateLimiterDecisions, decision.allowed ? "allowed" : "rejected")
-    if (decision.allowed && globalRemaining !== undefined) this.metrics.set(rateLimiterTokens, globalRemaining)
+    recordDecision(this.tally, this.metrics, decision, cost, now, globalRemaining)
   }
 
   // Calls `then` with a decision: at once in memory, when Redis answers otherwise.
@@ -477,22 +475,7 @@ export class RateLimiter {
     now: number,
     mode: "reject" | "wait"
   ): RateLimitExceededError {
-    this.metrics.reject("rate_limited")
-    if (this.bus.active) {
-      this.bus.unsafePublish({
-        _tag: "RateLimitRejected",
-        pattern: "RateLimiter",
-        name: this.name,
-        timestamp: now,
-        key,
-        cost,
-        limit: decision.limit,
-        retryAfter: decision.retryAfter,
-        scope: decision.scope,
-        mode
-      })
-    }
-    return rateLimitExceeded(this.name, key, decision.retryAfter, decision.limit)
+    return rejection(this.name, this.metrics, this.bus, key, cost, decision, now, mode)
   }
 
   // Callers of one key wait first come, first served; only the head polls the budget,

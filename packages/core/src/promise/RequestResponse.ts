@@ -497,19 +497,7 @@ export class RequestResponsePattern {
     reason: "NoHandler" | "InvalidRequest" | "QueueFull",
     error: RequestError
   ): Promise<never> {
-    this.counts.rejected++
-    this.metrics.reject(reason === "NoHandler" ? "no_handler" : reason === "QueueFull" ? "queue_full" : "invalid_request")
-    if (this.bus.active) {
-      this.bus.unsafePublish({
-        _tag: "RequestRejected",
-        pattern: "RequestResponse",
-        name: this.name,
-        timestamp: start,
-        requestId: id,
-        type,
-        reason
-      })
-    }
+    Stats.recordRejection(this.counts, this.metrics, this.bus, this.name, { id, type }, reason, start)
     this.received(start, { id, type } as RequestMessage, reason === "InvalidRequest" ? "invalid" : "rejected")
     return Promise.reject(error)
   }

@@ -15,8 +15,11 @@ import { globalRegistry } from "../internal/registry.js"
 import { RetryBudget } from "../internal/retry/budget.js"
 import { nextDelay, retryAfterOf } from "../internal/retry/delay.js"
 import { decide, OptionsSchema, type Progress, resolve, type RetryConfig } from "../internal/retry/policy.js"
-import { Counters, health, snapshot } from "../internal/retry/stats.js"
+import { Counters, exhaustion, health, recordRetry, snapshot } from "../internal/retry/stats.js"
 import { decodeOptionsSync } from "../internal/validation.js"
+
+/** The process-wide event bus: the default of the `PatternEvents` reference. */
+const bus = () => Context.get(Context.empty(), PatternEvents)
 
 /**
  * Options of a {@link Retry}. Durations are milliseconds.
@@ -182,24 +185,7 @@ export class Retry {
   }
 
   private scheduled(error: unknown, progress: Progress, delay: number, now: number): void {
-    this.counters.retries++
-    this.counters.totalDelay += delay
-    if (this.metrics.enabled) {
-      Metrics.retries.unsafeUpdate(1, this.metrics.base)
-      this.metrics.observe(Metrics.retryDelay, delay / 1000)
-    }
-    const bus = Context.get(Context.empty(), PatternEvents)
-    if (bus.active) {
-      bus.unsafePublish({
-        _tag: "RetryScheduled",
-        pattern: "Retry",
-        name: this.config.name,
-        timestamp: now,
-        attempt: progress.attempts,
-        delay,
-        error
-      })
-    }
+    recordRetry(this.config.name, this.counters, this.metrics, bus(), error, progress, delay, now)
   }
 
   private giveUp(
@@ -208,29 +194,6 @@ export class Retry {
     progress: Progress,
     now: number
   ): RetryExhaustedError {
-    this.counters.exhausted++
-    if (reason === "BudgetExhausted") this.counters.budgetRejections++
-    this.counters.recent.record(true)
-    this.metrics.count(Metrics.calls, "exhausted")
-    const bus = Context.get(Context.empty(), PatternEvents)
-    if (bus.active) {
-      bus.unsafePublish({
-        _tag: "RetryExhausted",
-        pattern: "Retry",
-        name: this.config.name,
-        timestamp: now,
-        attempts: progress.attempts,
-        totalDelay: progress.totalDelay,
-        reason,
-        error
-      })
-    }
-    return new RetryExhaustedError({
-      retry: this.config.name,
-      attempts: progress.attempts,
-      totalDelay: progress.totalDelay,
-      reason,
-      cause: error
-    })
+    return exhaustion(this.config.name, this.counters, this.metrics, bus(), reason, error, progress, now)
   }
 }

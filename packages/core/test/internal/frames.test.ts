@@ -46,7 +46,7 @@ const observed = <A, E>(
       return self
     }
     return guarded
-      ? Effect.uninterruptibleMask((restore) => Frames.observeRestored(self, restore, frame))
+      ? Effect.uninterruptibleMask((restore) => Frames.observe(restore(self), frame))
       : Frames.observe(self, frame)
   })
 
@@ -154,7 +154,7 @@ describe("frames", () => {
               Frames.pushGuarded(fiber, frame)
               return Effect.void
             }
-            return Effect.uninterruptibleMask((restore) => Frames.observeRestored(Effect.void, restore, frame))
+            return Effect.uninterruptibleMask((restore) => Frames.observe(restore(Effect.void), frame))
           })
           const fiber = yield* Effect.fork(Effect.zipRight(call, Effect.sync(() => (after = true))))
           yield* Deferred.await(entered)

@@ -19,22 +19,10 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
+import type { Options, ServerOptions } from "../HttpEndpoints.js"
 import * as dashboard from "./dashboard.js"
 import * as page from "./dashboardPage.js"
 import * as prometheus from "./prometheus.js"
-
-/** @internal */
-export interface Options {
-  readonly snapshotInterval?: Duration.DurationInput
-  readonly history?: Duration.DurationInput
-  readonly title?: string
-}
-
-/** @internal */
-export interface ServerOptions extends Options {
-  readonly port?: number
-  readonly host?: string
-}
 
 const endpointFields = {
   snapshotInterval: Schema.optionalWith(PositiveDuration, { exact: true }),

@@ -121,7 +121,7 @@ class Shell {
         if (ticket.waiter !== undefined) this.withdraw(ticket.waiter)
         return Effect.failCause(cause)
       },
-      onSuccess: (slot) => Frames.observeRestored(self, restore, this.releaseFrame(slot))
+      onSuccess: (slot) => Frames.observe(restore(self), this.releaseFrame(slot))
     })
   }
 
@@ -257,7 +257,7 @@ export const make = (options: Bulkhead.Options): Effect.Effect<Bulkhead.Bulkhead
       Effect.uninterruptibleMask((restore) => {
         if (core.tryAcquire(single)) {
           shell.acquired()
-          return Frames.observeRestored(self, restore, shell.singleRelease)
+          return Frames.observe(restore(self), shell.singleRelease)
         }
         return shell.waitThenRun(undefined, self, restore)
       }) as Effect.Effect<A, E | BulkheadRejectedError, R>
@@ -300,7 +300,7 @@ export const makeKeyed = (
         const c = core.compartment(key)
         if (core.tryAcquire(c)) {
           shell.acquired()
-          return Frames.observeRestored(self, restore, shell.releaseFrame(c))
+          return Frames.observe(restore(self), shell.releaseFrame(c))
         }
         if (core.isQueueFull(c)) return shell.rejectFull(c)
         return shell.waitThenRun(key, self, restore)

@@ -136,7 +136,7 @@ class Runner implements Listener {
       return self
     }
     return machine.probing
-      ? Effect.uninterruptibleMask((restore) => Frames.observeRestored(self, restore, frame))
+      ? Effect.uninterruptibleMask((restore) => Frames.observe(restore(self), frame))
       : Frames.observe(self, frame)
   }
 

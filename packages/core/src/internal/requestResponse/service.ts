@@ -202,19 +202,7 @@ class RequestResponseImpl implements RR.RequestResponse {
     detail: string,
     start: number
   ): Envelope.ResponseEnvelope {
-    this.counts.rejected++
-    this.metrics.reject(reason === "NoHandler" ? "no_handler" : reason === "QueueFull" ? "queue_full" : "invalid_request")
-    if (this.bus.active) {
-      this.publish({
-        _tag: "RequestRejected",
-        pattern: "RequestResponse",
-        name: this.name,
-        timestamp: start,
-        requestId: id,
-        type,
-        reason
-      })
-    }
+    Stats.recordRejection(this.counts, this.metrics, this.bus, this.name, { id, type }, reason, start)
     return this.failure(id, correlationId, encodeRequestError(Envelope.requestError(id, type, reason, detail)), start)
   }
 

@@ -3,6 +3,8 @@
  *
  * @internal
  */
+import type { PatternMetrics } from "../../Metrics.js"
+import type { PatternEventsService } from "../../PatternEvents.js"
 import type * as RR from "../../RequestResponse.js"
 import * as Dedup from "./dedup.js"
 
@@ -42,3 +44,33 @@ export const dispatcherStats = <P, D>(
   failed: counters.failed,
   remembered: Dedup.size(dedup)
 })
+
+/**
+ * Counts a request turned away before its handler ran, and publishes the event when
+ * someone listens.
+ *
+ * @internal
+ */
+export const recordRejection = (
+  counters: DispatchCounters,
+  metrics: PatternMetrics,
+  bus: PatternEventsService,
+  name: string,
+  request: { readonly id: string; readonly type: string },
+  reason: "NoHandler" | "InvalidRequest" | "QueueFull",
+  at: number
+): void => {
+  counters.rejected++
+  metrics.reject(reason === "NoHandler" ? "no_handler" : reason === "QueueFull" ? "queue_full" : "invalid_request")
+  if (bus.active) {
+    bus.unsafePublish({
+      _tag: "RequestRejected",
+      pattern: "RequestResponse",
+      name,
+      timestamp: at,
+      requestId: request.id,
+      type: request.type,
+      reason
+    })
+  }
+}

@@ -40,7 +40,7 @@ import type { PatternHealth } from "../registry.js"
 import { decodeOptions, decodeOptionsEither } from "../validation.js"
 import { RetryBudget } from "./budget.js"
 import { backoff, retryAfterOf, shapeDelay } from "./delay.js"
-import { Counters, health, snapshot } from "./stats.js"
+import { Counters, exhaustion, health, recordRetry, snapshot } from "./stats.js"
 import { decide, type DecodedOptions, type GiveUpReason, OptionsSchema, type Progress, resolve, type RetryConfig } from "./policy.js"
 
 /** @internal */
@@ -178,23 +178,7 @@ class RetryImpl implements Retry.Retry<any> {
   }
 
   private scheduled(error: unknown, progress: Progress, delay: number, now: number): void {
-    this.counters.retries++
-    this.counters.totalDelay += delay
-    if (this.metrics.enabled) {
-      Metrics.retries.unsafeUpdate(1, this.metrics.base)
-      this.metrics.observe(Metrics.retryDelay, delay / 1000)
-    }
-    if (this.bus.active) {
-      this.bus.unsafePublish({
-        _tag: "RetryScheduled",
-        pattern: "Retry",
-        name: this.name,
-        timestamp: now,
-        attempt: progress.attempts,
-        delay,
-        error
-      })
-    }
+    recordRetry(this.name, this.counters, this.metrics, this.bus, error, progress, delay, now)
   }
 
   private giveUp(
@@ -203,31 +187,7 @@ class RetryImpl implements Retry.Retry<any> {
     progress: Progress,
     now: number
   ): Effect.Effect<never, RetryExhaustedError> {
-    this.counters.exhausted++
-    if (reason === "BudgetExhausted") this.counters.budgetRejections++
-    this.counters.recent.record(true)
-    this.metrics.count(Metrics.calls, "exhausted")
-    if (this.bus.active) {
-      this.bus.unsafePublish({
-        _tag: "RetryExhausted",
-        pattern: "Retry",
-        name: this.name,
-        timestamp: now,
-        attempts: progress.attempts,
-        totalDelay: progress.totalDelay,
-        reason,
-        error
-      })
-    }
-    return Effect.fail(
-      new RetryExhaustedError({
-        retry: this.name,
-        attempts: progress.attempts,
-        totalDelay: progress.totalDelay,
-        reason,
-        cause: error
-      })
-    )
+    return Effect.fail(exhaustion(this.name, this.counters, this.metrics, this.bus, reason, error, progress, now))
   }
 
   snapshot(now: number): Retry.Stats {
